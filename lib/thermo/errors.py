@@ -1,0 +1,17 @@
+"""Errors the library raises on bad input: one message that says what was wrong and what to do."""
+
+
+class ThermoError(Exception):
+    """Base class for every error thermo raises on purpose."""
+
+
+class ConfigError(ThermoError, ValueError):
+    """An invalid configuration or argument, detected before any work starts."""
+
+
+class DatasetNotFound(ThermoError, FileNotFoundError):
+    """A dataset is not available offline; the message says where we looked and how to get it."""
+
+
+class CorruptRecord(ThermoError):
+    """A results-store record that cannot be trusted (truncated, not JSON, wrong experiment)."""

@@ -1,0 +1,56 @@
+"""Experiments: one function per paper-figure family, pure in (config) and returning plain data.
+
+Each :class:`Experiment` has an id, a version (bump it when the meaning of a result changes:
+old records are then recomputed), the list of configs each profile runs, and ``compute(config)``.
+``run(experiment_id, profile)`` goes through the results store: a cached record is loaded, a
+missing one is computed (with progress bars) and saved with provenance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from thermo.errors import ConfigError
+from thermo.profiles import check_profile
+from thermo.results import Store, cached
+
+
+@dataclass(frozen=True)
+class Experiment:
+    id: str
+    version: int
+    configs: Callable[[str], list]  # profile -> configs of the points to run
+    compute: Callable[[dict], dict]
+    title: str
+
+
+REGISTRY: dict[str, Experiment] = {}
+
+
+def register(exp: Experiment) -> Experiment:
+    REGISTRY[exp.id] = exp
+    return exp
+
+
+def get(experiment_id: str) -> Experiment:
+    _load_all()
+    if experiment_id not in REGISTRY:
+        raise ConfigError(
+            f"unknown experiment {experiment_id!r}: choose one of {', '.join(sorted(REGISTRY))}"
+        )
+    return REGISTRY[experiment_id]
+
+
+def _load_all() -> None:
+    from thermo.experiments import tempbalance_esd  # noqa: F401
+
+
+def run(experiment_id: str, profile: str, store: Store | None = None, recompute: bool = False) -> list[dict]:
+    """Every point of an experiment in ``profile``, from the store or computed now."""
+    exp = get(experiment_id)
+    check_profile(profile)
+    return [
+        cached(exp.id, exp.version, cfg, exp.compute, profile, store=store, recompute=recompute)
+        for cfg in exp.configs(profile)
+    ]

@@ -1,0 +1,325 @@
+"""One training loop for every chapter (DESIGN.md section 6, ``thermo.train``).
+
+``fit(model, train_set, test_set, config, callbacks=(), run_id=None)`` trains with SGD (momentum
+by default) or Adam on in-memory tensors and returns a plain-data :class:`TrainResult`.
+
+- **Learning rates.** Each step sets ``group["lr"] = base_lr(t) * group.get("lr_scale", 1.0)``
+  where ``base_lr`` is the config's schedule (constant, cosine, step) evaluated at the fractional
+  epoch ``t``. Layer-wise methods (TempBalance) only write ``lr_scale`` on parameter groups, so
+  they compose with any base schedule.
+- **Callbacks** (:class:`Callback`) see the run at train start, epoch start, after backward but
+  before the optimizer step (gradient terms such as spectral-norm regularization), after the
+  step (a second forward at the new weights for ActCoolR) and at epoch end. ``state.log_step``
+  and ``state.log_epoch`` add scalars to the history that lands in the results record.
+- **Divergence.** A non-finite loss stops the run; the result has status ``diverged`` and the
+  global step where it happened (never an exception, never NaN curves).
+- **Checkpoints.** With a ``run_id``, the model, optimizer, history, RNG state and callback states
+  are written atomically after every epoch; calling ``fit`` again with the same ``run_id`` and
+  config resumes from the last finished epoch. Batches come from a permutation seeded by
+  ``(seed, epoch)``, so a resumed run sees the same batches as an uninterrupted one. Checkpoints
+  load with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from thermo.errors import ConfigError
+from thermo.paths import checkpoints_dir
+from thermo.results import config_hash
+
+SCHEDULES = ("constant", "cosine", "step")
+OPTIMIZERS = ("sgd", "adam")
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of one run; :meth:`validate` runs before any work starts."""
+
+    epochs: int
+    lr: float
+    batch_size: int = 128
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    step_milestones: tuple = ()  # fractions of training for the step schedule
+    step_gamma: float = 0.1
+    seed: int = 0
+    eval_batch_size: int = 1024
+    device: str = "auto"
+
+    def validate(self) -> TrainConfig:
+        if not (isinstance(self.epochs, int) and self.epochs >= 1):
+            raise ConfigError(f"epochs must be a positive integer, got {self.epochs!r}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"learning rate must be a positive number, got {self.lr!r}")
+        if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
+            raise ConfigError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if not 0 <= self.momentum < 1:
+            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"weight_decay cannot be negative, got {self.weight_decay}")
+        if any(not 0 < m < 1 for m in self.step_milestones):
+            raise ConfigError("step_milestones are fractions of training, each in (0, 1)")
+        if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
+            raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda[:i]', got {self.device!r}")
+        return self
+
+    def base_lr(self, t: float) -> float:
+        """The schedule's learning rate at fractional epoch ``t`` (0 <= t <= epochs)."""
+        frac = min(max(t / self.epochs, 0.0), 1.0)
+        if self.schedule == "cosine":
+            return 0.5 * self.lr * (1.0 + math.cos(math.pi * frac))
+        if self.schedule == "step":
+            return self.lr * self.step_gamma ** sum(frac >= m for m in self.step_milestones)
+        return self.lr
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+@dataclass
+class TrainState:
+    """What callbacks see: the live model and optimizer, counters and the history."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    config: TrainConfig
+    device: torch.device
+    loss_fn: Callable
+    epoch: int = 0
+    step: int = 0
+    steps_per_epoch: int = 0
+    history: dict = field(default_factory=dict)
+    step_history: dict = field(default_factory=dict)
+
+    def log_epoch(self, name: str, value) -> None:
+        self.history.setdefault(name, []).append(_scalar(value))
+
+    def log_step(self, name: str, value) -> None:
+        self.step_history.setdefault("step:" + name, []).append(self.step)
+        self.step_history.setdefault(name, []).append(_scalar(value))
+
+
+def _scalar(value):
+    if isinstance(value, torch.Tensor):
+        value = value.item()
+    return float(value) if isinstance(value, (int, float)) else value
+
+
+class Callback:
+    """Override what you need; every hook gets the :class:`TrainState`."""
+
+    def on_train_start(self, state: TrainState) -> None: ...
+    def on_epoch_start(self, state: TrainState) -> None: ...
+    def before_optimizer_step(self, state: TrainState, batch) -> None: ...
+    def after_optimizer_step(self, state: TrainState, batch, loss: float) -> None: ...
+    def on_epoch_end(self, state: TrainState) -> None: ...
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None: ...
+
+
+@dataclass
+class TrainResult:
+    status: str  # "ok" or "diverged"
+    epochs_done: int
+    steps_done: int
+    diverged_at_step: int | None
+    history: dict
+    step_history: dict
+    wall_seconds: float
+    resumed_from_epoch: int
+
+    def final(self, key: str):
+        values = self.history.get(key) or [None]
+        return values[-1]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, dataset, loss_fn=None, batch_size: int = 1024, device=None):
+    """Mean loss and accuracy of ``model`` on a whole dataset (eval mode, no gradients)."""
+    loss_fn = loss_fn or nn.functional.cross_entropy
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total_loss, correct, n = 0.0, 0, 0
+    for i in range(0, len(dataset), batch_size):
+        x = dataset.x[i:i + batch_size].to(device)
+        y = dataset.y[i:i + batch_size].to(device)
+        out = model(x)
+        total_loss += float(loss_fn(out, y, reduction="sum"))
+        correct += int((out.argmax(1) == y).sum())
+        n += len(y)
+    model.train(was_training)
+    return total_loss / n, correct / n
+
+
+def make_optimizer(model_or_groups, config: TrainConfig) -> torch.optim.Optimizer:
+    params = model_or_groups.parameters() if isinstance(model_or_groups, nn.Module) else model_or_groups
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+
+
+def _checkpoint_path(run_id: str) -> Path:
+    return checkpoints_dir() / run_id / "last.pt"
+
+
+def _save_checkpoint(path: Path, payload: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(payload, tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def fit(
+    model: nn.Module,
+    train_set,
+    test_set,
+    config: TrainConfig,
+    callbacks: Sequence[Callback] = (),
+    loss_fn: Callable | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    run_id: str | None = None,
+    progress: bool | None = None,
+    description: str = "train",
+) -> TrainResult:
+    """Train ``model`` and return its history; see the module docstring for the contract.
+
+    ``optimizer`` may be given (e.g. with one parameter group per layer for TempBalance);
+    otherwise SGD/Adam over all parameters is made from the config. ``run_id`` turns on
+    per-epoch checkpoints and resume. ``progress=None`` shows tqdm bars unless
+    ``THERMO_PROGRESS=0``.
+    """
+    config.validate()
+    if len(train_set) == 0:
+        raise ConfigError("the training set is empty")
+    device = resolve_device(config.device)
+    torch.manual_seed(config.seed)
+    model.to(device)
+    loss_fn = loss_fn or nn.functional.cross_entropy
+    optimizer = optimizer or make_optimizer(model, config)
+    steps_per_epoch = math.ceil(len(train_set) / config.batch_size)
+    state = TrainState(model, optimizer, config, device, loss_fn, steps_per_epoch=steps_per_epoch)
+    if progress is None:
+        progress = os.environ.get("THERMO_PROGRESS", "1") != "0"
+
+    ckpt = _checkpoint_path(run_id) if run_id else None
+    fingerprint = config_hash("train", 1, asdict(config))
+    resumed_from, spent = 0, 0.0
+    if ckpt is not None and ckpt.exists():
+        payload = torch.load(ckpt, map_location=device, weights_only=True)
+        if payload.get("fingerprint") == fingerprint:
+            model.load_state_dict(payload["model"])
+            optimizer.load_state_dict(payload["optimizer"])
+            state.epoch, state.step = payload["epoch"], payload["step"]
+            state.history, state.step_history = payload["history"], payload["step_history"]
+            for cb, cb_state in zip(callbacks, payload["callbacks"]):
+                cb.load_state_dict(cb_state)
+            torch.set_rng_state(payload["rng"].cpu())
+            resumed_from, spent = state.epoch, payload["wall_seconds"]
+
+    started = time.time()
+    status, diverged_at = "ok", None
+    for cb in callbacks:
+        cb.on_train_start(state)
+    epochs = tqdm(
+        range(state.epoch, config.epochs), desc=description, disable=not progress,
+        initial=state.epoch, total=config.epochs, mininterval=1.0,
+    )
+    for epoch in epochs:
+        state.epoch = epoch
+        model.train()
+        for cb in callbacks:
+            cb.on_epoch_start(state)
+        perm = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(
+            config.seed * 1_000_003 + epoch))
+        run_loss, run_correct, seen = 0.0, 0, 0
+        for b in range(steps_per_epoch):
+            idx = perm[b * config.batch_size:(b + 1) * config.batch_size]
+            x, y = train_set.x[idx].to(device), train_set.y[idx].to(device)
+            lr_now = config.base_lr(epoch + b / steps_per_epoch)
+            for group in optimizer.param_groups:
+                group["lr"] = lr_now * group.get("lr_scale", 1.0)
+            optimizer.zero_grad(set_to_none=True)
+            out = model(x)
+            loss = loss_fn(out, y)
+            if not torch.isfinite(loss):
+                status, diverged_at = "diverged", state.step
+                break
+            loss.backward()
+            for cb in callbacks:
+                cb.before_optimizer_step(state, (x, y))
+            optimizer.step()
+            state.step += 1
+            lv = loss.item()
+            for cb in callbacks:
+                cb.after_optimizer_step(state, (x, y), lv)
+            run_loss += lv * len(y)
+            run_correct += int((out.argmax(1) == y).sum())
+            seen += len(y)
+        if status == "diverged":
+            break
+        test_loss, test_acc = evaluate(model, test_set, loss_fn, config.eval_batch_size, device)
+        if not math.isfinite(test_loss):
+            status, diverged_at = "diverged", state.step
+            break
+        state.log_epoch("epoch", epoch + 1)
+        state.log_epoch("lr", config.base_lr(epoch + 1 - 1 / steps_per_epoch))
+        state.log_epoch("train_loss", run_loss / seen)
+        state.log_epoch("train_acc", run_correct / seen)
+        state.log_epoch("test_loss", test_loss)
+        state.log_epoch("test_acc", test_acc)
+        for cb in callbacks:
+            cb.on_epoch_end(state)
+        state.epoch = epoch + 1
+        epochs.set_postfix(loss=f"{run_loss / seen:.3f}", test_acc=f"{test_acc:.3f}")
+        if ckpt is not None:
+            _save_checkpoint(ckpt, {
+                "fingerprint": fingerprint,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "epoch": state.epoch,
+                "step": state.step,
+                "history": state.history,
+                "step_history": state.step_history,
+                "callbacks": [cb.state_dict() for cb in callbacks],
+                "rng": torch.get_rng_state(),
+                "wall_seconds": spent + time.time() - started,
+            })
+    epochs.close()
+    return TrainResult(
+        status=status,
+        epochs_done=state.epoch,
+        steps_done=state.step,
+        diverged_at_step=diverged_at,
+        history=state.history,
+        step_history=state.step_history,
+        wall_seconds=round(spent + time.time() - started, 3),
+        resumed_from_epoch=resumed_from,
+    )
