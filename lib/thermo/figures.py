@@ -134,14 +134,35 @@ def save(fig, figure_id: str, run, lead: str, profile: str | None = None) -> Pub
     return Published(figure_id, png, pdf, csv_path, caption)
 
 
+def glue(key: str, value, display: bool = False) -> None:
+    """``myst_nb.glue`` when the book is being built; outside the build (Colab, Jupyter without
+    myst-nb) the value is shown if ``display`` is true and nothing else happens."""
+    try:
+        from myst_nb import glue as nb_glue
+    except ImportError:
+        if display:
+            from IPython.display import display as show
+
+            show(value)
+        return
+    nb_glue(key, value, display=display)
+
+
 def publish(fig, figure_id: str, run, lead: str, profile: str | None = None) -> Published:
     """:func:`save`, then glue the figure (key ``figure_id``) and its caption (key
-    ``<figure_id>-caption``) for a ``{glue:figure}`` directive; the figure is not shown twice."""
+    ``<figure_id>-caption``) for a ``{glue:figure}`` directive, so the page shows it once with
+    the generated caption. Without myst-nb (e.g. on Colab) the figure and caption are shown."""
     from IPython.display import Markdown
-    from myst_nb import glue
 
     pub = save(fig, figure_id, run, lead, profile)
-    glue(figure_id, fig, display=False)
-    glue(f"{figure_id}-caption", Markdown(pub.caption), display=False)
+    try:
+        import myst_nb  # noqa: F401
+
+        glue(figure_id, fig)
+        glue(f"{figure_id}-caption", Markdown(pub.caption))
+    except ImportError:
+        from IPython.display import display
+
+        display(fig, Markdown(pub.caption))
     plt.close(fig)
     return pub

@@ -178,10 +178,10 @@ class Store:
         try:
             record = self.read(path, experiment, version)
         except CorruptRecord as err:
-            warnings.warn(f"ignoring a corrupt results record, it will be recomputed: {err}")
+            warnings.warn(f"ignoring a corrupt results record, it will be recomputed: {err}", stacklevel=2)
             return None
         if record["config_hash"] != path.stem:
-            warnings.warn(f"ignoring {path}: its config hash does not match its file name")
+            warnings.warn(f"ignoring {path}: its config hash does not match its file name", stacklevel=2)
             return None
         return record
 
@@ -197,7 +197,7 @@ class Store:
             try:
                 out.append(self.read(path, experiment))
             except CorruptRecord as err:
-                warnings.warn(str(err))
+                warnings.warn(str(err), stacklevel=2)
         return out
 
 

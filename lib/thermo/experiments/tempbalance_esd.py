@@ -116,7 +116,8 @@ def esd_fits(config: dict) -> dict:
         epochs=config["epochs"], lr=config["lr"], batch_size=config["batch_size"],
         weight_decay=config["weight_decay"], seed=config["seed"], schedule="cosine",
     )
-    result = train.fit(model, train_set, test_set, tcfg, description=f"{config['model']} on {config['dataset']}")
+    desc = f"{config['model']} on {config['dataset']}"
+    result = train.fit(model, train_set, test_set, tcfg, description=desc)
     out = {"status": result.status, "train": result.to_dict()}
     if result.status != "ok":
         out["reason"] = f"loss became non-finite at step {result.diverged_at_step}"

@@ -1,0 +1,55 @@
+import csv
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from thermo import figures, results  # noqa: E402
+from thermo.errors import ConfigError  # noqa: E402
+
+
+def record(profile="quick", **config):
+    cfg = {"dataset": "fashion-mnist", "model": "convnet", "epochs": 3, "seed": 2, **config}
+    return results.make_record("exp-x", 1, cfg, {}, "ok", None, results.provenance(profile, 0.0, 1.0))
+
+
+def test_save_writes_png_pdf_csv_with_the_plotted_data(tmp_root):
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3], [4, 5, 6], label="line a")
+    ax.scatter([0.5], [7.5], label="pts")
+    ax.bar([10, 11], [1, 2], label="bars")
+    pub = figures.save(fig, "tb-test-fig", record(), lead="A test figure")
+    assert pub.png.stat().st_size > 0 and pub.pdf.read_bytes().startswith(b"%PDF")
+    assert pub.png.parent == tmp_root / "book" / "_static" / "figures" / "quick"
+    rows = list(csv.DictReader(pub.csv.open()))
+    assert [(r["series"], r["kind"], float(r["x"]), float(r["y"])) for r in rows] == [
+        ("line a", "line", 1, 4), ("line a", "line", 2, 5), ("line a", "line", 3, 6),
+        ("pts", "scatter", 0.5, 7.5), ("bars", "bar", 10, 1), ("bars", "bar", 11, 2),
+    ]
+
+
+def test_caption_comes_from_the_run(tmp_root):
+    fig, _ = plt.subplots()
+    runs = [record(profile="smoke", seed=1), record(profile="smoke", seed=3)]
+    cap = figures.save(fig, "tb-test-cap", runs, lead="What it shows.").caption
+    assert cap.startswith("What it shows. Experiment exp-x v1; profile smoke; dataset fashion-mnist;")
+    assert "model convnet" in cap and "epochs 3" in cap and "seeds 1, 3" in cap
+    assert runs[0]["config_hash"] in cap and "`tb-test-cap`" in cap
+
+
+def test_caption_reports_runs_that_are_not_ok(tmp_root):
+    bad = results.make_record("exp-x", 1, {"lr": 9}, {}, "diverged", "step 3", results.provenance("quick", 0, 1))
+    assert "1 of 2 runs not ok (diverged, ok)" in figures.caption_facts([record(), bad])
+
+
+@pytest.mark.parametrize("fid", ["Fig 1", "tb_fig", "", "-x"])
+def test_bad_figure_ids(tmp_root, fid):
+    with pytest.raises(ConfigError, match="figure id"):
+        figures.save(plt.figure(), fid, record(), lead="x")
+
+
+def test_a_figure_needs_its_run(tmp_root):
+    with pytest.raises(ConfigError, match="needs the run record"):
+        figures.save(plt.figure(), "tb-x", None, lead="x")

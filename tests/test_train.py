@@ -1,0 +1,121 @@
+import math
+
+import pytest
+import torch
+
+from thermo import train
+from thermo.data import ArrayDataset
+from thermo.errors import ConfigError
+
+
+def blobs(n=256, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 3, (n,), generator=g)
+    centers = torch.tensor([[2.0, 0.0], [-2.0, 0.0], [0.0, 2.0]])
+    x = centers[y] + 0.5 * torch.randn(n, 2, generator=g)
+    return ArrayDataset(x.view(n, 1, 1, 2), y, "blobs", "train", 3)
+
+
+def tiny_model(seed=0):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+
+
+def test_training_learns_separable_blobs():
+    res = train.fit(tiny_model(), blobs(), blobs(128, seed=1), train.TrainConfig(epochs=5, lr=0.1, batch_size=32))
+    assert res.status == "ok" and res.epochs_done == 5 and res.steps_done == 5 * 8
+    assert res.history["train_loss"][-1] < 0.5 * res.history["train_loss"][0]
+    assert res.final("test_acc") > 0.9
+
+
+@pytest.mark.parametrize("t", [0.0, 0.5, 1.7, 3.0])
+def test_cosine_schedule_closed_form(t):
+    cfg = train.TrainConfig(epochs=3, lr=0.2)
+    assert cfg.base_lr(t) == pytest.approx(0.1 * (1 + math.cos(math.pi * t / 3)))
+
+
+def test_step_schedule():
+    cfg = train.TrainConfig(epochs=10, lr=1.0, schedule="step", step_milestones=(0.5, 0.75))
+    assert [cfg.base_lr(t) for t in (0, 4.9, 5, 7.4, 7.5, 10)] == pytest.approx([1, 1, 0.1, 0.1, 0.01, 0.01])
+
+
+def test_lr_scale_of_param_groups_composes_with_schedule():
+    seen = []
+
+    class Spy(train.Callback):
+        def before_optimizer_step(self, state, batch):
+            seen.append([g["lr"] for g in state.optimizer.param_groups])
+
+    model = tiny_model()
+    cfg = train.TrainConfig(epochs=1, lr=0.1, batch_size=256, schedule="constant")
+    opt = train.make_optimizer([{"params": model[1].parameters(), "lr_scale": 0.5},
+                                {"params": model[3].parameters(), "lr_scale": 1.5}], cfg)
+    train.fit(model, blobs(), blobs(64), cfg, callbacks=[Spy()], optimizer=opt)
+    assert seen == [pytest.approx([0.05, 0.15])]
+
+
+def test_divergence_is_recorded_not_raised():
+    res = train.fit(tiny_model(), blobs(), blobs(64), train.TrainConfig(epochs=3, lr=1e6, momentum=0.9))
+    assert res.status == "diverged"
+    assert res.diverged_at_step is not None and res.diverged_at_step < 3 * 8
+    assert all(math.isfinite(v) for v in res.history.get("train_loss", []))
+
+
+class Interrupt(train.Callback):
+    def __init__(self, at_epoch):
+        self.at_epoch = at_epoch
+
+    def on_epoch_start(self, state):
+        if state.epoch == self.at_epoch:
+            raise KeyboardInterrupt("simulated kill")
+
+
+def test_resume_gives_the_same_run_as_no_interruption(tmp_root):
+    cfg = train.TrainConfig(epochs=4, lr=0.05, batch_size=32, seed=7)
+    ref_model = tiny_model(1)
+    ref = train.fit(ref_model, blobs(), blobs(64), cfg, run_id="ref")
+    model = tiny_model(1)
+    with pytest.raises(KeyboardInterrupt):
+        train.fit(model, blobs(), blobs(64), cfg, callbacks=[Interrupt(2)], run_id="cut")
+    fresh = tiny_model(99)  # a new process would start from other weights: the checkpoint wins
+    res = train.fit(fresh, blobs(), blobs(64), cfg, run_id="cut")
+    assert res.resumed_from_epoch == 2
+    assert res.history == ref.history
+    for a, b in zip(fresh.state_dict().values(), ref_model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_checkpoint_of_another_config_is_not_resumed(tmp_root):
+    train.fit(tiny_model(), blobs(), blobs(64), train.TrainConfig(epochs=1, lr=0.05), run_id="r")
+    res = train.fit(tiny_model(), blobs(), blobs(64), train.TrainConfig(epochs=2, lr=0.07), run_id="r")
+    assert res.resumed_from_epoch == 0 and res.epochs_done == 2
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"lr": 0.0}, "learning rate must be a positive number"),
+    ({"lr": -0.1}, "learning rate must be a positive number"),
+    ({"lr": float("nan")}, "learning rate must be a positive number"),
+    ({"epochs": 0}, "epochs must be a positive integer"),
+    ({"batch_size": 0}, "batch_size must be a positive integer"),
+    ({"optimizer": "lion"}, "optimizer must be one of"),
+    ({"schedule": "linear"}, "schedule must be one of"),
+    ({"momentum": 1.0}, "momentum must be in"),
+    ({"weight_decay": -1e-4}, "weight_decay cannot be negative"),
+    ({"device": "tpu"}, "device must be"),
+])
+def test_bad_train_config_fails_before_training(kwargs, message):
+    args = {"epochs": 1, "lr": 0.1, **kwargs}
+    model = tiny_model()
+    before = [p.clone() for p in model.parameters()]
+    with pytest.raises(ConfigError, match=message):
+        train.fit(model, blobs(), blobs(64), train.TrainConfig(**args))
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_evaluate_matches_a_manual_loop():
+    model, ds = tiny_model(), blobs(100)
+    loss, acc = train.evaluate(model, ds, batch_size=7)
+    with torch.no_grad():
+        out = model(ds.x)
+    assert loss == pytest.approx(float(torch.nn.functional.cross_entropy(out, ds.y)), rel=1e-5)
+    assert acc == pytest.approx(float((out.argmax(1) == ds.y).float().mean()))
