@@ -3,7 +3,6 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from thermo import htsr, models
 from thermo.errors import ConfigError
 from thermo.experiments.tempbalance_esd import hill_bias_factor
@@ -25,7 +24,7 @@ def test_alpha_hill_recovers_pareto_exponent(alpha):
 
 def test_alpha_hill_matches_a_direct_loop_of_eq3():
     eigs = np.sort(np.random.default_rng(1).gamma(2.0, size=101))
-    n, k = eigs.size, eigs.size // 2
+    k = eigs.size // 2
     desc = eigs[::-1]  # lambda_{n-i+1} for i = 1..k is desc[i-1]; lambda_{n-k} is desc[k]
     expected = 1 + k / sum(math.log(desc[i - 1] / desc[k]) for i in range(1, k + 1))
     assert htsr.alpha_hill(eigs) == pytest.approx(expected, rel=1e-12)

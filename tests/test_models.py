@@ -1,6 +1,5 @@
 import pytest
 import torch
-
 from thermo import models
 from thermo.errors import ConfigError
 

@@ -31,7 +31,8 @@ def test_pyproject_dependencies_are_satisfied_by_the_pins():
     reqs = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
     for req in map(Requirement, reqs):
         assert req.name.lower() in locked, f"{req.name} is a dependency but has no pin"
-        assert req.specifier.contains(locked[req.name.lower()]), f"pin {req.name}=={locked[req.name.lower()]} violates {req}"
+        pin = locked[req.name.lower()]
+        assert req.specifier.contains(pin), f"pin {req.name}=={pin} violates {req}"
 
 
 def test_stack_pins_match_the_verified_stack():

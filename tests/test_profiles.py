@@ -1,5 +1,4 @@
 import pytest
-
 import thermo
 from thermo.errors import ConfigError
 

@@ -2,7 +2,6 @@ import math
 
 import pytest
 import torch
-
 from thermo import train
 from thermo.data import ArrayDataset
 from thermo.errors import ConfigError

@@ -66,7 +66,8 @@ def esd_with_hill_fit(ax, layer: dict, bins: int = 60):
     widths = np.diff(edges)
     centers = np.sqrt(edges[:-1] * edges[1:])
     mask = counts > 0
-    ax.plot(centers[mask], counts[mask] / (n * widths[mask]), color="crimson", lw=1.5, label=f"tail (k = {k})")
+    tail_density = counts[mask] / (n * widths[mask])
+    ax.plot(centers[mask], tail_density, color="crimson", lw=1.5, label=f"tail (k = {k})")
     grid = np.logspace(np.log10(xmin), np.log10(eigs.max()), 200)
     fitted = (k / n) * (alpha - 1) / xmin * (grid / xmin) ** (-alpha)
     ax.plot(grid, fitted, color="crimson", ls="--", lw=1.5, label=f"PL fit, alpha = {alpha:.2f}")

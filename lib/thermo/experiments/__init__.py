@@ -34,7 +34,7 @@ def register(exp: Experiment) -> Experiment:
 
 
 def get(experiment_id: str) -> Experiment:
-    _load_all()
+    load_all()
     if experiment_id not in REGISTRY:
         raise ConfigError(
             f"unknown experiment {experiment_id!r}: choose one of {', '.join(sorted(REGISTRY))}"
@@ -42,7 +42,7 @@ def get(experiment_id: str) -> Experiment:
     return REGISTRY[experiment_id]
 
 
-def _load_all() -> None:
+def load_all() -> None:
     from thermo.experiments import tempbalance_esd  # noqa: F401
 
 

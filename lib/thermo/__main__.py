@@ -1,0 +1,74 @@
+"""``python -m thermo``: list experiments and run their points (see thermo.sweep)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from thermo import experiments
+from thermo.errors import ThermoError
+from thermo.profiles import PROFILES
+from thermo.profiles import profile as active_profile
+from thermo.results import Store
+from thermo.sweep import EXECUTORS, run_sweep
+
+
+def cmd_list(args) -> int:
+    experiments.load_all()
+    store = Store.for_profile(args.profile)
+    print(f"profile {args.profile}, results in {store.root}")
+    for exp_id in sorted(experiments.REGISTRY):
+        exp = experiments.REGISTRY[exp_id]
+        configs = exp.configs(args.profile)
+        recs = [store.load(exp.id, exp.version, c) for c in configs]
+        done = sum(r is not None and r["status"] != "failed" for r in recs)
+        print(f"  {exp.id} v{exp.version}: {len(configs)} points, {done} cached  -- {exp.title}")
+        if args.verbose:
+            for cfg, rec in zip(configs, recs):
+                state = rec["status"] if rec else "missing"
+                print(f"      {store.path(exp.id, exp.version, cfg).stem}  {state}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    experiments.load_all()
+    ids = sorted(experiments.REGISTRY) if args.all else args.experiments
+    if not ids:
+        raise ThermoError("name an experiment (see `python -m thermo list`) or pass --all")
+    for exp_id in ids:
+        experiments.get(exp_id)  # every name is checked before any work starts
+    failed = 0
+    for exp_id in ids:
+        summary = run_sweep(exp_id, args.profile, jobs=args.jobs, executor=args.executor,
+                            recompute=args.recompute)
+        print(summary.line())
+        for h, reason in summary.failures:
+            print(f"  failed {h}: {reason}")
+        failed += summary.counts["failed"]
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m thermo", description="thermo-book experiments")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p_list = sub.add_parser("list", help="experiments, their points and which are cached")
+    p_run = sub.add_parser("run", help="run (or load) the points of experiments")
+    p_run.add_argument("experiments", nargs="*")
+    p_run.add_argument("--all", action="store_true", help="every registered experiment")
+    p_run.add_argument("--jobs", type=int, default=1, help="parallel processes (or array tasks)")
+    p_run.add_argument("--executor", choices=EXECUTORS, default="local")
+    p_run.add_argument("--recompute", action="store_true", help="ignore cached records")
+    for p in (p_list, p_run):
+        p.add_argument("--profile", choices=PROFILES, default=None)
+    p_list.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        args.profile = args.profile or active_profile()
+        return cmd_list(args) if args.cmd == "list" else cmd_run(args)
+    except ThermoError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

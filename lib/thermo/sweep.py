@@ -1,0 +1,122 @@
+"""Running the points of an experiment: serially, in parallel local processes, or through
+submitit (Slurm on a cluster, its local executor elsewhere). No scheduler of our own.
+
+Each point is one config of ``Experiment.configs(profile)``. Points already in the results store
+(status ok or diverged) are skipped unless ``recompute``; a point that raises is stored as
+``failed`` and the sweep goes on. Every path computes a point with the same function,
+:func:`run_point`, so serial, parallel and executor runs give identical records.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from thermo import experiments
+from thermo.errors import ConfigError
+from thermo.paths import repo_root
+from thermo.profiles import check_profile
+from thermo.results import Store, cached
+
+EXECUTORS = ("local", "submitit-local", "slurm")
+
+
+@dataclass
+class Summary:
+    experiment: str
+    profile: str
+    counts: Counter = field(default_factory=Counter)  # ok / diverged / failed / cached
+    failures: list = field(default_factory=list)  # (config hash, reason)
+
+    def line(self) -> str:
+        c = self.counts
+        return (f"{self.experiment} [{self.profile}]: {c['ok']} ok, {c['diverged']} diverged, "
+                f"{c['failed']} failed, {c['cached']} cached")
+
+
+def run_point(experiment_id: str, config: dict, profile: str, store_root: str, threads: int = 0) -> dict:
+    """Compute one point into the store and return ``{status, reason, config_hash}``.
+
+    A top-level function so that worker processes (multiprocessing, submitit) can import it.
+    """
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    os.environ.setdefault("THERMO_PROGRESS", "0")
+    exp = experiments.get(experiment_id)
+    store = Store(Path(store_root))
+    try:
+        rec = cached(exp.id, exp.version, config, exp.compute, profile, store=store, recompute=True)
+    except Exception as err:  # stored as failed by `cached`; report, do not stop the sweep
+        return {"status": "failed", "reason": f"{type(err).__name__}: {err}",
+                "config_hash": store.path(exp.id, exp.version, config).stem}
+    return {"status": rec["status"], "reason": rec.get("reason"), "config_hash": rec["config_hash"]}
+
+
+def _executor(kind: str, jobs: int, folder: Path):
+    if kind == "local":
+        return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    import submitit
+
+    if kind == "slurm" and shutil.which("sbatch") is None:
+        raise ConfigError("--executor slurm needs a Slurm cluster (sbatch is not on PATH); "
+                          "use --executor local or submitit-local here")
+    ex = submitit.AutoExecutor(folder=str(folder), cluster="local" if kind == "submitit-local" else "slurm")
+    ex.update_parameters(timeout_min=24 * 60)
+    if kind == "slurm":
+        ex.update_parameters(slurm_array_parallelism=jobs, gpus_per_node=1)
+    return ex
+
+
+def run_sweep(experiment_id: str, profile: str, jobs: int = 1, executor: str = "local",
+              recompute: bool = False, store: Store | None = None, progress: bool = True) -> Summary:
+    """Run every point of one experiment; see the module docstring."""
+    exp = experiments.get(experiment_id)
+    check_profile(profile)
+    if executor not in EXECUTORS:
+        raise ConfigError(f"executor must be one of {EXECUTORS}, got {executor!r}")
+    if not (isinstance(jobs, int) and jobs >= 1):
+        raise ConfigError(f"--jobs must be a positive integer, got {jobs!r}")
+    store = store or Store.for_profile(profile)
+    summary = Summary(exp.id, profile)
+    todo = []
+    for cfg in exp.configs(profile):
+        rec = None if recompute else store.load(exp.id, exp.version, cfg)
+        if rec is not None and rec["status"] != "failed":
+            summary.counts["cached"] += 1
+        else:
+            todo.append(cfg)
+    bar = tqdm(total=len(todo), desc=f"{exp.id} [{profile}]", disable=not progress or not todo)
+
+    def record(result: dict) -> None:
+        summary.counts[result["status"]] += 1
+        if result["status"] == "failed":
+            summary.failures.append((result["config_hash"], result["reason"]))
+        bar.update(1)
+
+    if executor == "local" and jobs == 1:
+        for cfg in todo:
+            record(run_point(exp.id, cfg, profile, str(store.root)))
+    elif executor == "local":
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        with _executor("local", jobs, store.root) as pool:
+            futures = [pool.submit(run_point, exp.id, cfg, profile, str(store.root), threads) for cfg in todo]
+            for fut in cf.as_completed(futures):
+                record(fut.result())
+    elif todo:
+        folder = repo_root() / "_build" / "submitit" / exp.id
+        ex = _executor(executor, jobs, folder)
+        n = len(todo)
+        submitted = ex.map_array(run_point, [exp.id] * n, todo, [profile] * n, [str(store.root)] * n, [0] * n)
+        for job in submitted:
+            record(job.result())
+    bar.close()
+    return summary
