@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib
+import matplotlib.ticker
 import numpy as np
 
 from thermo.experiments.tempbalance_esd import hill_bias_factor
@@ -21,6 +22,9 @@ def s_vs_alpha(ax, rows, rule: str = "eq3"):
     grid = np.linspace(alphas.min() * 0.98, alphas.max() * 1.02, 400)
     ax.plot(grid, 1 / (grid - 1), color="crimson", lw=1.5, label="s = 1/(alpha - 1)", zorder=2)
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xticks([1.5, 2, 3, 4, 6])
     ax.set_xlabel("PL_Alpha_Hill")
     ax.set_ylabel("decay exponent s")
     ax.set_title("s against PL_Alpha_Hill")
@@ -51,12 +55,13 @@ def s_error_by_size(ax, rows):
     ax.legend(fontsize=8)
 
 
-def esd_with_hill_fit(ax, layer: dict, bins: int = 60):
+def esd_with_hill_fit(ax, layer: dict, bins: int | None = None):
     """TempBalance Fig. 1 style: the ESD histogram (log-spaced bins, density), the threshold
     ``lambda_min`` of eq. 3, the tail, and the fitted power law scaled to the tail's share."""
     eigs = np.asarray(layer["eigs"], dtype=float)
     eigs = eigs[eigs > 0]
     n = eigs.size
+    bins = bins or int(np.clip(n // 4, 10, 60))
     xmin, alpha = layer["xmin_eq3"], layer["alpha_hill"]
     edges = np.logspace(np.log10(eigs.min()), np.log10(eigs.max()), bins + 1)
     ax.hist(eigs, bins=edges, density=True, color="tab:blue", alpha=0.55, label="ESD")
@@ -78,3 +83,37 @@ def esd_with_hill_fit(ax, layer: dict, bins: int = 60):
     ax.set_ylabel("density")
     ax.set_title(f"{layer['name']} {tuple(layer['shape'])}")
     ax.legend(fontsize=8)
+
+
+def sweep_table(records, x_key: str = "lr", y_key: str = "final_test_acc"):
+    """One row per run of a sweep: its config value, seed, status and result (None if not ok)."""
+    import pandas as pd
+
+    rows = []
+    for r in records:
+        ok = r["status"] == "ok"
+        rows.append({x_key: r["config"][x_key], "seed": r["config"].get("seed"), "status": r["status"],
+                     y_key: r["data"].get(y_key) if ok and r["data"] else None,
+                     "reason": r.get("reason")})
+    return pd.DataFrame(rows).sort_values([x_key, "seed"]).reset_index(drop=True)
+
+
+def metric_vs_lr(ax, records, x_key: str = "lr", y_key: str = "final_test_acc", label: str = "test accuracy"):
+    """Mean (over seeds) of ``y_key`` against ``x_key`` for the runs that finished, and a red x on
+    the axis floor at every value where some run diverged or failed: no NaN ever reaches a line."""
+    table = sweep_table(records, x_key, y_key)
+    ok = table[table.status == "ok"]
+    mean = ok.groupby(x_key)[y_key].mean()
+    ax.plot(mean.index, mean.values, marker="o", label=f"{label} (mean over seeds)")
+    ax.scatter(ok[x_key], ok[y_key], s=10, alpha=0.4, label="single runs")
+    bad = table[table.status != "ok"]
+    if len(bad):
+        floor = float(ok[y_key].min()) if len(ok) else 0.0
+        xs = sorted(set(bad[x_key]))
+        ax.scatter(xs, [floor] * len(xs), marker="x", color="crimson", s=60,
+                   label=f"diverged or failed ({len(bad)} runs)")
+    ax.set_xscale("log")
+    ax.set_xlabel(x_key)
+    ax.set_ylabel(label)
+    ax.legend(fontsize=8)
+    return table

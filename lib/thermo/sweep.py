@@ -1,10 +1,12 @@
 """Running the points of an experiment: serially, in parallel local processes, or through
 submitit (Slurm on a cluster, its local executor elsewhere). No scheduler of our own.
 
-Each point is one config of ``Experiment.configs(profile)``. Points already in the results store
+Each point is one config of ``Experiment.configs(profile)``; all of them are checked before the
+first one starts. Points already in the results store
 (status ok or diverged) are skipped unless ``recompute``; a point that raises is stored as
 ``failed`` and the sweep goes on. Every path computes a point with the same function,
-:func:`run_point`, so serial, parallel and executor runs give identical records.
+:func:`run_point`, so serial, parallel and executor runs give identical records. For that, every point runs with
+one torch thread (CPU reductions depend on the thread count); use ``--jobs`` to use more cores.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from tqdm import tqdm
 from thermo import experiments
 from thermo.errors import ConfigError
 from thermo.paths import repo_root
-from thermo.profiles import check_profile
 from thermo.results import Store, cached
 
 EXECUTORS = ("local", "submitit-local", "slurm")
@@ -41,15 +42,15 @@ class Summary:
                 f"{c['failed']} failed, {c['cached']} cached")
 
 
-def run_point(experiment_id: str, config: dict, profile: str, store_root: str, threads: int = 0) -> dict:
-    """Compute one point into the store and return ``{status, reason, config_hash}``.
+def run_point(experiment_id: str, config: dict, profile: str, store_root: str) -> dict:
+    """Compute one point into the store (one torch thread) and return its status.
 
     A top-level function so that worker processes (multiprocessing, submitit) can import it.
     """
-    if threads:
-        import torch
+    import torch
 
-        torch.set_num_threads(threads)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     os.environ.setdefault("THERMO_PROGRESS", "0")
     exp = experiments.get(experiment_id)
     store = Store(Path(store_root))
@@ -58,6 +59,8 @@ def run_point(experiment_id: str, config: dict, profile: str, store_root: str, t
     except Exception as err:  # stored as failed by `cached`; report, do not stop the sweep
         return {"status": "failed", "reason": f"{type(err).__name__}: {err}",
                 "config_hash": store.path(exp.id, exp.version, config).stem}
+    finally:
+        torch.set_num_threads(threads)
     return {"status": rec["status"], "reason": rec.get("reason"), "config_hash": rec["config_hash"]}
 
 
@@ -80,7 +83,6 @@ def run_sweep(experiment_id: str, profile: str, jobs: int = 1, executor: str = "
               recompute: bool = False, store: Store | None = None, progress: bool = True) -> Summary:
     """Run every point of one experiment; see the module docstring."""
     exp = experiments.get(experiment_id)
-    check_profile(profile)
     if executor not in EXECUTORS:
         raise ConfigError(f"executor must be one of {EXECUTORS}, got {executor!r}")
     if not (isinstance(jobs, int) and jobs >= 1):
@@ -88,7 +90,7 @@ def run_sweep(experiment_id: str, profile: str, jobs: int = 1, executor: str = "
     store = store or Store.for_profile(profile)
     summary = Summary(exp.id, profile)
     todo = []
-    for cfg in exp.configs(profile):
+    for cfg in exp.checked_configs(profile):
         rec = None if recompute else store.load(exp.id, exp.version, cfg)
         if rec is not None and rec["status"] != "failed":
             summary.counts["cached"] += 1
@@ -106,16 +108,15 @@ def run_sweep(experiment_id: str, profile: str, jobs: int = 1, executor: str = "
         for cfg in todo:
             record(run_point(exp.id, cfg, profile, str(store.root)))
     elif executor == "local":
-        threads = max(1, (os.cpu_count() or 1) // jobs)
         with _executor("local", jobs, store.root) as pool:
-            futures = [pool.submit(run_point, exp.id, cfg, profile, str(store.root), threads) for cfg in todo]
+            futures = [pool.submit(run_point, exp.id, cfg, profile, str(store.root)) for cfg in todo]
             for fut in cf.as_completed(futures):
                 record(fut.result())
     elif todo:
         folder = repo_root() / "_build" / "submitit" / exp.id
         ex = _executor(executor, jobs, folder)
         n = len(todo)
-        submitted = ex.map_array(run_point, [exp.id] * n, todo, [profile] * n, [str(store.root)] * n, [0] * n)
+        submitted = ex.map_array(run_point, [exp.id] * n, todo, [profile] * n, [str(store.root)] * n)
         for job in submitted:
             record(job.result())
     bar.close()

@@ -23,6 +23,14 @@ class Experiment:
     configs: Callable[[str], list]  # profile -> configs of the points to run
     compute: Callable[[dict], dict]
     title: str
+    check: Callable[[dict], None] = lambda config: None  # raise ConfigError before any work
+
+    def checked_configs(self, profile: str) -> list:
+        """The profile's configs, each validated with ``check`` before anything runs."""
+        configs = self.configs(check_profile(profile))
+        for cfg in configs:
+            self.check(cfg)
+        return configs
 
 
 REGISTRY: dict[str, Experiment] = {}
@@ -43,14 +51,13 @@ def get(experiment_id: str) -> Experiment:
 
 
 def load_all() -> None:
-    from thermo.experiments import tempbalance_esd  # noqa: F401
+    from thermo.experiments import lr_sweep, tempbalance_esd  # noqa: F401
 
 
 def run(experiment_id: str, profile: str, store: Store | None = None, recompute: bool = False) -> list[dict]:
     """Every point of an experiment in ``profile``, from the store or computed now."""
     exp = get(experiment_id)
-    check_profile(profile)
     return [
         cached(exp.id, exp.version, cfg, exp.compute, profile, store=store, recompute=recompute)
-        for cfg in exp.configs(profile)
+        for cfg in exp.checked_configs(profile)
     ]

@@ -50,9 +50,8 @@ def hill_bias_factor(m: int, xmin_rule: str = "eq3") -> float:
 
 
 def s_vs_alpha(config: dict) -> dict:
+    check_s_vs_alpha(config)
     sizes, s_values, seed = config["sizes"], config["s_values"], config["seed"]
-    if any(s <= 0 for s in s_values):
-        raise ConfigError("every s must be positive")
     rows = []
     for m in tqdm(sizes, desc="Fig. 9 sizes", mininterval=1.0):
         for s in s_values:
@@ -107,6 +106,20 @@ def _crosscheck_powerlaw(eigs) -> dict:
     return {"alpha": float(fit.power_law.alpha), "xmin": float(fit.power_law.xmin)}
 
 
+def check_esd_fits(config: dict) -> None:
+    sp = data.spec(config["dataset"])
+    models.build(config["model"], sp.in_shape, sp.num_classes, width=config["width"])
+    train.TrainConfig(epochs=config["epochs"], lr=config["lr"], batch_size=config["batch_size"],
+                      weight_decay=config["weight_decay"], seed=config["seed"]).validate()
+
+
+def check_s_vs_alpha(config: dict) -> None:
+    if any(s <= 0 for s in config["s_values"]):
+        raise ConfigError(f"every decay exponent s must be positive, got {config['s_values']}")
+    if any(int(m) < 4 for m in config["sizes"]):
+        raise ConfigError(f"matrix sizes must be at least 4, got {config['sizes']}")
+
+
 def esd_fits(config: dict) -> dict:
     train_set = data.load(config["dataset"], "train", n=config["n_train"], seed=config["seed"])
     test_set = data.load(config["dataset"], "test", n=config["n_test"], seed=config["seed"])
@@ -145,6 +158,6 @@ def esd_fits(config: dict) -> dict:
 
 
 register(Experiment("tb-s-vs-alpha", 1, s_vs_alpha_configs, s_vs_alpha,
-                    "TempBalance Fig. 9: s = 1/(alpha - 1) on synthetic power-law spectra"))
+                    "TempBalance Fig. 9: s = 1/(alpha - 1) on synthetic power-law spectra", check_s_vs_alpha))
 register(Experiment("tb-esd-fits", 1, esd_fits_configs, esd_fits,
-                    "TempBalance Fig. 1 analogue: ESDs and Hill fits of a trained network"))
+                    "TempBalance Fig. 1 analogue: ESDs and Hill fits of a trained network", check_esd_fits))

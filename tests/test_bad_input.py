@@ -1,0 +1,118 @@
+"""The bad-input table: each input fails before any work with one message saying what was wrong
+and what to do. Messages are checked exactly (``re.fullmatch``; paths are matched by pattern)."""
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+import thermo
+from thermo import data, figures, htsr, models, results, sweep, train
+from thermo.errors import ConfigError, CorruptRecord, DatasetNotFound
+from thermo.experiments import get as get_experiment
+from thermo.experiments.tempbalance_esd import check_s_vs_alpha
+from thermo.tempbalance import layer_lr_scales
+
+DATASETS = "fashion-mnist, mnist-5k, digits, mnist1d, cifar10, cifar100, svhn"
+MODELS = "mlp, convnet, resnet18, resnet34, resnet20, resnet32, vgg11, vgg16, vgg19, wrn-<depth>-<k>"
+
+
+def fit_with(**kw):
+    cfg = train.TrainConfig(**{"epochs": 1, "lr": 0.1, **kw})
+    ds = data.ArrayDataset(torch.zeros(4, 1, 1, 2), torch.zeros(4, dtype=torch.long), "z", "train", 2)
+    train.fit(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2, 2)), ds, ds, cfg, progress=False)
+
+
+def profile_from_env(monkeypatch, value):
+    monkeypatch.setenv("THERMO_PROFILE", value)
+    return thermo.profile()
+
+
+def stored_record(tmp_path, text=None, version=1):
+    store = results.Store(tmp_path)
+    results.cached("exp-a", 1, {"n": 1}, lambda c: {"x": 1}, "quick", store=store)
+    path = store.path("exp-a", 1, {"n": 1})
+    if text is not None:
+        path.write_text(text)
+    return store.read(path, "exp-a", version)
+
+
+def zero_layer_alpha():
+    return htsr.alpha_hill(htsr.esd(torch.zeros(64, 64)))
+
+
+CASES = [
+    ("zero learning rate", lambda mp, tp: fit_with(lr=0.0), ConfigError,
+     "learning rate must be a positive number, got 0.0"),
+    ("negative learning rate", lambda mp, tp: fit_with(lr=-0.1), ConfigError,
+     "learning rate must be a positive number, got -0.1"),
+    ("zero epochs", lambda mp, tp: fit_with(epochs=0), ConfigError, "epochs must be a positive integer, got 0"),
+    ("zero batch size", lambda mp, tp: fit_with(batch_size=0), ConfigError,
+     "batch_size must be a positive integer, got 0"),
+    ("unknown optimizer", lambda mp, tp: fit_with(optimizer="lion"), ConfigError,
+     "optimizer must be one of ('sgd', 'adam'), got 'lion'"),
+    ("s1 > s2", lambda mp, tp: layer_lr_scales([2.0, 3.0], 1.5, 0.5), ConfigError,
+     "need 0 < s1 < s2 for the LR scaling range, got s1=1.5, s2=0.5"),
+    ("(s1+s2)/2 != 1", lambda mp, tp: layer_lr_scales([2.0, 3.0], 0.5, 2.0), ConfigError,
+     "(s1 + s2) / 2 must be 1 so the mean LR stays the base LR, got 1.25; "
+     "pass allow_asymmetric=True to use this range anyway"),
+    ("unknown dataset", lambda mp, tp: data.load("imagenet"), ConfigError,
+     f"unknown dataset 'imagenet': choose one of {DATASETS}"),
+    ("unknown model", lambda mp, tp: models.build("resnet19", (3, 32, 32), 10), ConfigError,
+     f"unknown model 'resnet19': choose one of {MODELS}"),
+    ("unknown profile", lambda mp, tp: thermo.profiles.check_profile("fast"), ConfigError,
+     "unknown profile 'fast': choose one of smoke, quick, paper."),
+    ("THERMO_PROFILE misspelled", lambda mp, tp: profile_from_env(mp, "qiuck"), ConfigError,
+     "THERMO_PROFILE='qiuck' is not valid: unknown profile 'qiuck': choose one of smoke, quick, paper. "
+     "Did you mean 'quick'?"),
+    ("dataset missing offline", lambda mp, tp: data.load("cifar10", root=tp), DatasetNotFound,
+     r"dataset 'cifar10' is not available offline: looked in /\S+ \(RuntimeError: Dataset not found or "
+     r"corrupted\. You can use download=True to download it\)\. It needs internet once: "
+     r"`python -m thermo\.data prepare cifar10` \(torchvision download\)\."),
+    ("results from another version", lambda mp, tp: stored_record(tp, version=2), CorruptRecord,
+     r"/\S+\.json: written by version 1 of 'exp-a', the code is at version 2; recompute it"),
+    ("empty results file", lambda mp, tp: stored_record(tp, text=""), CorruptRecord,
+     r"/\S+\.json: not valid JSON \(Expecting value: line 1 column 1 \(char 0\)\); delete it to recompute"),
+    ("results file missing fields", lambda mp, tp: stored_record(tp, text='{"experiment": "exp-a"}'), CorruptRecord,
+     r"/\S+\.json: missing fields \['version', 'config_hash', 'config', 'status', 'data', 'provenance'\]; "
+     r"delete it to recompute"),
+    ("k > n in alpha_hill", lambda mp, tp: htsr.alpha_hill(np.arange(1.0, 11.0), k=20), ConfigError,
+     "k must be between 1 and 9 for 10 eigenvalues (eq3), got 20"),
+    ("a layer with one eigenvalue", lambda mp, tp: htsr.alpha_hill([3.0]), ConfigError,
+     "the Hill estimator needs at least 2 eigenvalues, got 1; exclude this layer "
+     "(layer_metrics flags layers with too few eigenvalues)"),
+    ("all-zero weights", lambda mp, tp: zero_layer_alpha(), ConfigError,
+     "the Hill threshold eigenvalue is 0 (not positive): the matrix is zero or rank-deficient below the "
+     "tail; use a smaller k or check the weights"),
+    ("unknown Hill threshold rule", lambda mp, tp: htsr.alpha_hill([1.0, 2.0, 3.0], xmin_rule="ks"), ConfigError,
+     "xmin_rule must be one of ('eq3', 'official'), got 'ks'"),
+    ("unknown experiment", lambda mp, tp: get_experiment("tb-fig99"), ConfigError,
+     "unknown experiment 'tb-fig99': choose one of lr-sweep, tb-esd-fits, tb-s-vs-alpha"),
+    ("unknown executor", lambda mp, tp: sweep.run_sweep("lr-sweep", "smoke", executor="k8s"), ConfigError,
+     "executor must be one of ('local', 'submitit-local', 'slurm'), got 'k8s'"),
+    ("zero jobs", lambda mp, tp: sweep.run_sweep("lr-sweep", "smoke", jobs=0), ConfigError,
+     "--jobs must be a positive integer, got 0"),
+    ("bad figure id", lambda mp, tp: figures.save(None, "Fig 9", [], "x"), ConfigError,
+     "figure id 'Fig 9' must be lower-case words joined by '-'"),
+    ("WRN depth not 6n+4", lambda mp, tp: models.build("wrn-15-2", (3, 32, 32), 10), ConfigError,
+     "WRN depth must be 6n + 4 (10, 16, 22, 28, ...), got 15"),
+    ("unknown split", lambda mp, tp: data.load("digits", "val"), ConfigError,
+     "split must be one of ('train', 'test'), got 'val'"),
+    ("subset larger than the split", lambda mp, tp: data.load("digits", "test", n=1000), ConfigError,
+     "n=1000 is out of range: digits test has 360 examples"),
+    ("non-positive decay exponent", lambda mp, tp: check_s_vs_alpha({"sizes": [16], "s_values": [0.5, -1]}),
+     ConfigError, r"every decay exponent s must be positive, got [0.5, -1]"),
+]
+
+
+@pytest.mark.parametrize("what,call,exc,message", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_gets_one_clear_message(what, call, exc, message, monkeypatch, tmp_path):
+    with pytest.raises(exc) as info:
+        call(monkeypatch, tmp_path)
+    text = str(info.value)
+    assert text == message or re.fullmatch(message, text), f"{what}: got {text!r}"
+
+
+def test_the_table_is_long_enough():
+    assert len(CASES) >= 20
