@@ -5,9 +5,8 @@ import re
 
 import numpy as np
 import pytest
-import torch
-
 import thermo
+import torch
 from thermo import data, figures, htsr, models, results, sweep, train
 from thermo.errors import ConfigError, CorruptRecord, DatasetNotFound
 from thermo.experiments import get as get_experiment

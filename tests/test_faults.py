@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from thermo import results, train
 from thermo.errors import CorruptRecord
 

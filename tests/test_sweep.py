@@ -9,14 +9,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
-
 from thermo import experiments, plots, sweep  # noqa: E402
 from thermo.errors import ConfigError  # noqa: E402
 from thermo.results import Store  # noqa: E402
 
 
 def comparable(store):
-    return sorted(((r["config_hash"], r["status"], repr(r["data"])) for r in store.records("lr-sweep")))
+    return sorted((r["config_hash"], r["status"], repr(r["data"])) for r in store.records("lr-sweep"))
 
 
 @pytest.fixture(scope="module")

@@ -117,3 +117,40 @@ def metric_vs_lr(ax, records, x_key: str = "lr", y_key: str = "final_test_acc", 
     ax.set_ylabel(label)
     ax.legend(fontsize=8)
     return table
+
+
+def s_error_table(rows):
+    """Per matrix size: mean and max relative error of ``s_hat`` (both rules) and the largest
+    relative round-off of the computed eigenvalues, as a pandas DataFrame."""
+    import pandas as pd
+
+    eq3, off = relative_error_by_size(rows, "eq3"), relative_error_by_size(rows, "official")
+    return pd.DataFrame({
+        "M": list(eq3),
+        "mean error, eq. 3": [v[0] for v in eq3.values()],
+        "max error, eq. 3": [v[1] for v in eq3.values()],
+        "closed form, eq. 3": [1 - hill_bias_factor(m, "eq3") for m in eq3],
+        "mean error, official": [v[0] for v in off.values()],
+        "eigenvalue round-off": [max(r["max_rel_eig_error"] for r in rows if r["m"] == m) for m in eq3],
+    })
+
+
+def crosscheck_tables(layers):
+    """Two DataFrames for the trained layers: the exponents of the four estimators, and the
+    thresholds (x_min) each one chose."""
+    import pandas as pd
+
+    alphas = pd.DataFrame([{
+        "layer": L["name"], "eigenvalues": L["n_eigs"], "fewer than 50": L["too_few_eigs"],
+        "eq. 3 (ours)": L["alpha_hill"], "official rule": L["alpha_official"],
+        "WeightWatcher": L["ww_alpha"], "powerlaw": L["powerlaw_alpha"],
+    } for L in layers])
+    xmins = pd.DataFrame([{
+        "layer": L["name"], "eq. 3 (ours)": L["xmin_eq3"], "WeightWatcher": L["ww_xmin"],
+        "powerlaw": L["powerlaw_xmin"],
+        "tail size, eq. 3": L["n_eigs"] // 2,
+        "tail size, powerlaw": (sum(e >= L["powerlaw_xmin"] for e in L["eigs"])
+                                if L["powerlaw_xmin"] is not None else None),
+    } for L in layers])
+    xmins["tail size, powerlaw"] = xmins["tail size, powerlaw"].astype("Int64")
+    return alphas, xmins

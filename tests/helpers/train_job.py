@@ -9,7 +9,6 @@ import sys
 import time
 
 import torch
-
 from thermo import train
 from thermo.data import ArrayDataset
 

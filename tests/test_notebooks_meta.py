@@ -1,0 +1,51 @@
+"""Notebooks are stored without outputs, start with the Colab cell and the profile, and every
+figure they publish is listed in the gallery. (Executing them is `pytest --nbmake notebooks`.)"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").rglob("*.ipynb"))
+
+
+def cells(path):
+    return json.loads(path.read_text())["cells"]
+
+
+def source(cell):
+    return "".join(cell["source"])
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_without_outputs(nb):
+    for cell in cells(nb):
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_cells_install_on_colab_and_read_the_profile(nb):
+    all_cells = cells(nb)
+    assert all_cells[0]["cell_type"] == "markdown" and "\n# " in "\n" + source(all_cells[0]), "title first"
+    first, second = [c for c in all_cells if c["cell_type"] == "code"][:2]
+    assert "remove-cell" in first["metadata"].get("tags", [])
+    repo = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    assert re.search(rf'THERMO_REPO = "{re.escape(repo)}"', source(first)), "install URL differs from _config.yml"
+    assert '"google.colab" in sys.modules' in source(first)
+    assert "PROFILE = thermo.profile()" in source(second)
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_published_figures_are_in_the_gallery(nb):
+    gallery = (ROOT / "book" / "figures.md").read_text()
+    ids = re.findall(r'figures\.publish\(\s*fig, "([a-z0-9-]+)"', "".join(source(c) for c in cells(nb)))
+    for fid in ids:
+        assert f"`{fid}`" in gallery, f"{fid} is missing from book/figures.md"
