@@ -42,7 +42,7 @@ test: $(STAMP) data lint book-smoke
 
 # Recompute every cached quick-profile result (long: run it in the background with a log).
 results: $(STAMP) data
-	THERMO_PROFILE=quick $(PY) -m thermo run --all --recompute
+	THERMO_PROFILE=quick $(PY) -m thermo run --all --recompute --jobs 2
 
 bench: $(STAMP)
 	$(PY) benchmarks/esd.py

@@ -104,8 +104,16 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def provenance(profile: str, started: float, ended: float) -> dict:
-    """Where and how a record was computed (times are UNIX seconds, also given as ISO UTC)."""
+def git_state() -> dict:
+    """The code's commit and whether tracked files differ from it (taken when a run starts)."""
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {"git_commit": _git("rev-parse", "HEAD") or "unknown",
+            "git_dirty": bool(status) if status is not None else None}
+
+
+def provenance(profile: str, started: float, ended: float, git: dict | None = None) -> dict:
+    """Where and how a record was computed (times are UNIX seconds, also given as ISO UTC).
+    ``git`` is :func:`git_state` taken at the start of the run (taken now if not given)."""
     versions = {"python": platform.python_version()}
     for name in ("numpy", "scipy", "torch", "torchvision", "jax", "neural_tangents", "thermo"):
         mod = sys.modules.get(name)
@@ -115,14 +123,13 @@ def provenance(profile: str, started: float, ended: float) -> dict:
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available():
         gpu = torch.cuda.get_device_name(0)
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    git = git or git_state()
 
     def iso(t: float) -> str:
         return _dt.datetime.fromtimestamp(t, _dt.UTC).isoformat(timespec="seconds")
 
     return {
-        "git_commit": _git("rev-parse", "HEAD") or "unknown",
-        "git_dirty": bool(status) if status is not None else None,
+        **git,
         "packages": versions,
         "cpu": _cpu_name(),
         "cpu_count": os.cpu_count(),
@@ -238,13 +245,13 @@ def cached(
         record = store.load(experiment, version, config)
         if record is not None and record["status"] != "failed":
             return record
-    started = time.time()
+    started, git = time.time(), git_state()
     try:
         data = compute(config)
     except Exception as err:
         record = make_record(
             experiment, version, config, None, "failed", f"{type(err).__name__}: {err}",
-            provenance(profile, started, time.time()),
+            provenance(profile, started, time.time(), git),
         )
         store.save(record)
         raise
@@ -252,7 +259,7 @@ def cached(
     status = data.pop("status", "ok")
     reason = data.pop("reason", None)
     record = make_record(
-        experiment, version, config, data, status, reason, provenance(profile, started, time.time())
+        experiment, version, config, data, status, reason, provenance(profile, started, time.time(), git)
     )
     store.save(record)
     return record

@@ -1,0 +1,58 @@
+"""The cached quick-profile results in results/: current, with provenance, and reproducible.
+
+A small sample of each record is recomputed here and compared within a stated tolerance; the
+whole set is recomputed by `make results`.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from thermo import experiments, htsr
+from thermo.experiments.tempbalance_esd import s_vs_alpha
+from thermo.results import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+STORE = Store(ROOT / "results")
+USED_BY_CHAPTERS = ["tb-s-vs-alpha", "tb-esd-fits"]
+
+
+@pytest.mark.parametrize("exp_id", USED_BY_CHAPTERS)
+def test_every_quick_point_of_the_chapters_is_cached(exp_id):
+    exp = experiments.get(exp_id)
+    for cfg in exp.configs("quick"):
+        rec = STORE.load(exp.id, exp.version, cfg)
+        assert rec is not None, f"{exp_id}: no cached record for the current quick config; run `make results`"
+        assert rec["status"] == "ok"
+
+
+def test_records_carry_provenance():
+    files = sorted((ROOT / "results").rglob("*.json"))
+    assert files
+    for path in files:
+        prov = json.loads(path.read_text())["provenance"]
+        assert len(prov["git_commit"]) == 40 and prov["profile"] == "quick", path
+        assert prov["wall_seconds"] > 0 and prov["packages"]["torch"]
+
+
+def test_fig9_sample_recomputes_to_round_off():
+    exp = experiments.get("tb-s-vs-alpha")
+    cfg = exp.configs("quick")[0]
+    stored = {(r["m"], r["s"]): r for r in STORE.load(exp.id, exp.version, cfg)["data"]["rows"]}
+    for m, s in [(64, 0.5), (256, 2.0), (1024, 1.0)]:
+        row = s_vs_alpha({"sizes": [m], "s_values": [s], "seed": cfg["seed"]})["rows"][0]
+        # float64 eigensolvers on another BLAS differ in the last bits: 1e-9 relative is ample
+        assert row["alpha_eq3"] == pytest.approx(stored[(m, s)]["alpha_eq3"], rel=1e-9)
+        assert row["alpha_official"] == pytest.approx(stored[(m, s)]["alpha_official"], rel=1e-9)
+
+
+def test_esd_fits_alphas_follow_from_the_stored_spectra():
+    exp = experiments.get("tb-esd-fits")
+    rec = STORE.load(exp.id, exp.version, exp.configs("quick")[0])
+    for layer in rec["data"]["layers"]:
+        eigs = np.asarray(layer["eigs"])
+        assert eigs.size == layer["n_eigs"] and np.all(np.diff(eigs) >= 0)
+        assert htsr.alpha_hill(eigs) == pytest.approx(layer["alpha_hill"], rel=1e-6)
+        assert layer["too_few_eigs"] == (layer["n_eigs"] < 50)
