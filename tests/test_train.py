@@ -85,9 +85,12 @@ def test_resume_gives_the_same_run_as_no_interruption(tmp_root):
 
 
 def test_checkpoint_of_another_config_is_not_resumed(tmp_root):
-    train.fit(tiny_model(), blobs(), blobs(64), train.TrainConfig(epochs=1, lr=0.05), run_id="r")
+    train.fit(tiny_model(), blobs(), blobs(64), train.TrainConfig(epochs=1, lr=0.05), run_id="r",
+              keep_checkpoint=True)
+    assert (tmp_root / "ckpt" / "r" / "last.pt").exists()
     res = train.fit(tiny_model(), blobs(), blobs(64), train.TrainConfig(epochs=2, lr=0.07), run_id="r")
     assert res.resumed_from_epoch == 0 and res.epochs_done == 2
+    assert not (tmp_root / "ckpt" / "r" / "last.pt").exists()  # a finished run cleans up
 
 
 @pytest.mark.parametrize("kwargs,message", [

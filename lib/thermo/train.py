@@ -15,7 +15,8 @@ by default) or Adam on in-memory tensors and returns a plain-data :class:`TrainR
   global step where it happened (never an exception, never NaN curves).
 - **Checkpoints.** With a ``run_id``, the model, optimizer, history, RNG state and callback states
   are written atomically after every epoch; calling ``fit`` again with the same ``run_id`` and
-  config resumes from the last finished epoch. Batches come from a permutation seeded by
+  config resumes from the last finished epoch (a run that was killed). A finished run removes
+  its checkpoint. Batches come from a permutation seeded by
   ``(seed, epoch)``, so a resumed run sees the same batches as an uninterrupted one. Checkpoints
   load with ``torch.load(weights_only=True)``.
 """
@@ -208,12 +209,16 @@ def fit(
     run_id: str | None = None,
     progress: bool | None = None,
     description: str = "train",
+    keep_checkpoint: bool = False,
 ) -> TrainResult:
     """Train ``model`` and return its history; see the module docstring for the contract.
 
+    ``loss_fn(logits, targets, reduction="mean")`` defaults to cross-entropy; it must accept
+    ``reduction="sum"`` too (used for evaluation), like torch's functional losses.
     ``optimizer`` may be given (e.g. with one parameter group per layer for TempBalance);
     otherwise SGD/Adam over all parameters is made from the config. ``run_id`` turns on
-    per-epoch checkpoints and resume. ``progress=None`` shows tqdm bars unless
+    per-epoch checkpoints and resume; the checkpoint is deleted once the run has ended (ok or
+    diverged) unless ``keep_checkpoint``. ``progress=None`` shows tqdm bars unless
     ``THERMO_PROGRESS=0``.
     """
     config.validate()
@@ -242,6 +247,8 @@ def fit(
             for cb, cb_state in zip(callbacks, payload["callbacks"]):
                 cb.load_state_dict(cb_state)
             torch.set_rng_state(payload["rng"].cpu())
+            if payload.get("cuda_rng") and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all([t.cpu() for t in payload["cuda_rng"]])
             resumed_from, spent = state.epoch, payload["wall_seconds"]
 
     started = time.time()
@@ -310,9 +317,12 @@ def fit(
                 "step_history": state.step_history,
                 "callbacks": [cb.state_dict() for cb in callbacks],
                 "rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else [],
                 "wall_seconds": spent + time.time() - started,
             })
     epochs.close()
+    if ckpt is not None and not keep_checkpoint:
+        ckpt.unlink(missing_ok=True)
     return TrainResult(
         status=status,
         epochs_done=state.epoch,

@@ -23,7 +23,9 @@ from tqdm import tqdm
 from thermo import data, htsr, models, train
 from thermo.errors import ConfigError
 from thermo.experiments import Experiment, register
+from thermo.results import config_hash
 
+ESD_FITS_VERSION = 1
 FULL_SIZES = [16, 32, 64, 128, 256, 512, 768, 1024]
 FULL_S = [round(0.2 + 0.1 * i, 1) for i in range(31)]  # 0.2, 0.3, ..., 3.2
 
@@ -130,7 +132,8 @@ def esd_fits(config: dict) -> dict:
         weight_decay=config["weight_decay"], seed=config["seed"], schedule="cosine",
     )
     desc = f"{config['model']} on {config['dataset']}"
-    result = train.fit(model, train_set, test_set, tcfg, description=desc)
+    run_id = f"tb-esd-fits-{config_hash('tb-esd-fits', ESD_FITS_VERSION, config)}"  # resumes if killed
+    result = train.fit(model, train_set, test_set, tcfg, description=desc, run_id=run_id)
     out = {"status": result.status, "train": result.to_dict()}
     if result.status != "ok":
         out["reason"] = f"loss became non-finite at step {result.diverged_at_step}"
@@ -159,5 +162,5 @@ def esd_fits(config: dict) -> dict:
 
 register(Experiment("tb-s-vs-alpha", 1, s_vs_alpha_configs, s_vs_alpha,
                     "TempBalance Fig. 9: s = 1/(alpha - 1) on synthetic power-law spectra", check_s_vs_alpha))
-register(Experiment("tb-esd-fits", 1, esd_fits_configs, esd_fits,
+register(Experiment("tb-esd-fits", ESD_FITS_VERSION, esd_fits_configs, esd_fits,
                     "TempBalance Fig. 1 analogue: ESDs and Hill fits of a trained network", check_esd_fits))
