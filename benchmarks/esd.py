@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 import torch
+
 from thermo import htsr, models
 
 

@@ -5,8 +5,9 @@ import re
 
 import numpy as np
 import pytest
-import thermo
 import torch
+
+import thermo
 from thermo import data, figures, htsr, models, results, sweep, train
 from thermo.errors import ConfigError, CorruptRecord, DatasetNotFound
 from thermo.experiments import get as get_experiment

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from thermo import experiments, htsr
 from thermo.experiments.tempbalance_esd import s_vs_alpha
 from thermo.results import Store

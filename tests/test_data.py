@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+
 from thermo import data
 from thermo.errors import ConfigError, DatasetNotFound
 

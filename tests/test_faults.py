@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from thermo import results, train
 from thermo.errors import CorruptRecord
 

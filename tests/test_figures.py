@@ -5,6 +5,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
+
 from thermo import figures, results  # noqa: E402
 from thermo.errors import ConfigError  # noqa: E402
 

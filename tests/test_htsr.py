@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pytest
 import torch
+
 from thermo import htsr, models
 from thermo.errors import ConfigError
 from thermo.experiments.tempbalance_esd import hill_bias_factor

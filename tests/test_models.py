@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from thermo import models
 from thermo.errors import ConfigError
 

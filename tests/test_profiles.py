@@ -1,4 +1,5 @@
 import pytest
+
 import thermo
 from thermo.errors import ConfigError
 

@@ -3,6 +3,7 @@ import os
 
 import numpy as np
 import pytest
+
 from thermo import results
 from thermo.errors import ConfigError, CorruptRecord
 

@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
+
 from thermo import experiments, plots, sweep  # noqa: E402
 from thermo.errors import ConfigError  # noqa: E402
 from thermo.results import Store  # noqa: E402

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from thermo.errors import ConfigError
 from thermo.tempbalance import layer_lr_scales
 

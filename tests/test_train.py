@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+
 from thermo import train
 from thermo.data import ArrayDataset
 from thermo.errors import ConfigError

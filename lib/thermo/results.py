@@ -105,8 +105,9 @@ def _cpu_name() -> str:
 
 
 def git_state() -> dict:
-    """The code's commit and whether tracked files differ from it (taken when a run starts)."""
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    """The code's commit and whether tracked files other than ``results/`` differ from it (taken
+    when a run starts; cached results being rewritten do not make the code dirty)."""
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results")
     return {"git_commit": _git("rev-parse", "HEAD") or "unknown",
             "git_dirty": bool(status) if status is not None else None}
 

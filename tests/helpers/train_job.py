@@ -9,6 +9,7 @@ import sys
 import time
 
 import torch
+
 from thermo import train
 from thermo.data import ArrayDataset
 
