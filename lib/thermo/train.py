@@ -16,7 +16,9 @@ by default) or Adam on in-memory tensors and returns a plain-data :class:`TrainR
 - **Checkpoints.** With a ``run_id``, the model, optimizer, history, RNG state and callback states
   are written atomically after every epoch; calling ``fit`` again with the same ``run_id`` and
   config resumes from the last finished epoch (a run that was killed). A finished run removes
-  its checkpoint. Batches come from a permutation seeded by
+  its checkpoint. On the CPU, with the same torch thread count, a resumed run ends with exactly
+  the weights and metrics of an uninterrupted one (tests/test_faults.py kills one with SIGKILL);
+  on a GPU that also needs ``torch.use_deterministic_algorithms(True)``. Batches come from a permutation seeded by
   ``(seed, epoch)``, so a resumed run sees the same batches as an uninterrupted one. Checkpoints
   load with ``torch.load(weights_only=True)``.
 """
