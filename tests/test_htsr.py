@@ -141,3 +141,10 @@ def test_layer_metrics_on_gpu_matches_cpu():
     cpu = [r["alpha_hill"] for r in htsr.layer_metrics(net)]
     gpu = [r["alpha_hill"] for r in htsr.layer_metrics(net.cuda())]
     np.testing.assert_allclose(gpu, cpu, rtol=1e-3)
+
+
+def test_layer_metrics_can_return_the_spectra():
+    net = models.build("mlp", (1, 8, 8), 10, width=0.25)
+    for rec, (_, mod) in zip(htsr.layer_metrics(net, with_eigs=True), htsr.weight_layers(net)):
+        np.testing.assert_allclose(rec["eigs"], htsr.esd(mod.weight), rtol=1e-6, atol=1e-9)
+    assert "eigs" not in htsr.layer_metrics(net)[0]

@@ -151,6 +151,7 @@ def layer_metrics(
     k: int | None = None,
     xmin_rule: str = "eq3",
     min_eigs: int = MIN_EIGS,
+    with_eigs: bool = False,
 ) -> list[dict]:
     """Per-layer HT-SR metrics of every Linear/Conv2d layer.
 
@@ -160,7 +161,7 @@ def layer_metrics(
     (``sum(eigs) / max(eigs)``) and ``too_few_eigs`` (``n_eigs < min_eigs``: the Hill estimate is
     unreliable; TempBalance excludes such layers, e.g. the first conv and the classifier).
     A layer whose alpha cannot be estimated (zero weights) gets ``alpha_hill = nan`` and its
-    reason in ``note``.
+    reason in ``note``. ``with_eigs`` adds each layer's ESD (ascending numpy array) as ``eigs``.
     """
     torch = _torch()
     layers = weight_layers(model)
@@ -197,6 +198,7 @@ def layer_metrics(
                 "stable_rank": float(e.sum() / lam_max) if lam_max > 0 else float("nan"),
                 "too_few_eigs": bool(e.size < min_eigs),
                 "note": note,
+                **({"eigs": e} if with_eigs else {}),
             }
         )
     return records

@@ -139,16 +139,14 @@ def esd_fits(config: dict) -> dict:
         out["reason"] = f"loss became non-finite at step {result.diverged_at_step}"
         return out
     model.cpu()
-    metrics = htsr.layer_metrics(model)
     ww_alpha = _crosscheck_weightwatcher(model)
     layers = []
-    for rec, (_, module) in zip(metrics, htsr.weight_layers(model)):
-        eigs = htsr.esd(module.weight)
+    for rec in htsr.layer_metrics(model, with_eigs=True):
+        eigs = rec["eigs"]
         fit_eq3 = htsr.hill_fit(eigs) if not rec["note"] else None
         pl = _crosscheck_powerlaw(eigs) if eigs.size >= 10 else {"alpha": None, "xmin": None}
         layers.append({
             **rec,
-            "eigs": eigs,
             "xmin_eq3": fit_eq3.xmin if fit_eq3 else None,
             "alpha_official": htsr.alpha_hill(eigs, xmin_rule="official") if fit_eq3 else None,
             "ww_alpha": ww_alpha.get(rec["name"], {}).get("alpha"),
