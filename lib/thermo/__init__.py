@@ -9,6 +9,11 @@ One module per idea (see DESIGN.md section 6):
 - :mod:`thermo.results`   the JSON results store with provenance
 - :mod:`thermo.figures`   one figure style; PNG + PDF + CSV with a caption built from the run
 - :mod:`thermo.htsr`      empirical spectral densities and the Hill estimator (TempBalance)
+- :mod:`thermo.tempbalance` the layer-wise learning-rate map of TempBalance (eq. 2)
+- :mod:`thermo.experiments` one function per figure family, configs per profile
+- :mod:`thermo.sweep`     running an experiment's points (processes, submitit); ``python -m thermo``
+- :mod:`thermo.plots`     the chapters' plotting helpers
+- :mod:`thermo.nt_compat` importing neural-tangents without TensorFlow (JAX, lazily)
 
 Heavy dependencies (torch, jax) are imported by the modules that need them, never here.
 """
