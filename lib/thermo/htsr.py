@@ -215,22 +215,29 @@ def powerlaw_eigs(m: int, s: float, lambda1: float = 1.0) -> np.ndarray:
     return np.sort(lambda1 * k ** (-float(s)))
 
 
-def matrix_with_eigs(eigs, seed=0) -> np.ndarray:
+def orthogonal_pair(m: int, seed=0) -> tuple[np.ndarray, np.ndarray]:
+    """Two Haar-random ``m x m`` orthogonal matrices ``(U, V)`` drawn from ``default_rng(seed)``."""
+    from scipy.stats import ortho_group
+
+    if m == 1:
+        return np.ones((1, 1)), np.ones((1, 1))
+    rng = np.random.default_rng(seed)
+    u = ortho_group.rvs(m, random_state=rng)
+    return u, ortho_group.rvs(m, random_state=rng)
+
+
+def matrix_with_eigs(eigs, seed=0, pair: tuple | None = None) -> np.ndarray:
     """A square matrix ``W = U diag(sqrt(eigs)) V^T`` with Haar-random orthogonal ``U``, ``V``.
 
     ``W^T W = V diag(eigs) V^T`` so the ESD of ``W`` is exactly ``eigs``: the construction used
     to reproduce Fig. 9 through the same :func:`esd` path as a trained layer. ``seed`` is
-    anything ``numpy.random.default_rng`` accepts (an int or a list of ints).
+    anything ``numpy.random.default_rng`` accepts (an int or a list of ints); ``pair`` reuses a
+    ``(U, V)`` from :func:`orthogonal_pair` (the same draws) instead of drawing them again.
     """
-    from scipy.stats import ortho_group
-
     e = np.asarray(eigs, dtype=np.float64)
     if np.any(e < 0):
         raise ConfigError("eigenvalues of W^T W cannot be negative")
-    m = e.size
-    rng = np.random.default_rng(seed)
-    u = ortho_group.rvs(m, random_state=rng) if m > 1 else np.ones((1, 1))
-    v = ortho_group.rvs(m, random_state=rng) if m > 1 else np.ones((1, 1))
+    u, v = pair if pair is not None else orthogonal_pair(e.size, seed)
     return (u * np.sqrt(e)) @ v.T
 
 

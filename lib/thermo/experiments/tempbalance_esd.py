@@ -56,9 +56,10 @@ def s_vs_alpha(config: dict) -> dict:
     sizes, s_values, seed = config["sizes"], config["s_values"], config["seed"]
     rows = []
     for m in tqdm(sizes, desc="Fig. 9 sizes", mininterval=1.0):
+        pair = htsr.orthogonal_pair(m, seed=[seed, m])  # one (U, V) per size, reused for every s
         for s in s_values:
             lam = htsr.powerlaw_eigs(m, s)
-            w = torch.from_numpy(htsr.matrix_with_eigs(lam, seed=[seed, m]))  # same U, V per m
+            w = torch.from_numpy(htsr.matrix_with_eigs(lam, pair=pair))
             eigs = htsr.esd(w)
             a_eq3 = htsr.alpha_hill(eigs, xmin_rule="eq3")
             a_off = htsr.alpha_hill(eigs, xmin_rule="official")
