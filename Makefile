@@ -38,7 +38,7 @@ notebooks: $(STAMP) data
 
 # Everything CI checks; pytest (unit tests + every notebook in the smoke profile) runs last.
 test: $(STAMP) data lint book-smoke
-	THERMO_PROFILE=smoke $(PY) -m pytest tests --nbmake notebooks
+	THERMO_PROFILE=smoke THERMO_SITE=_build/smoke/_build/html $(PY) -m pytest tests --nbmake notebooks
 
 # Recompute every cached quick-profile result (long: run it in the background with a log).
 results: $(STAMP) data

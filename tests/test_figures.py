@@ -20,7 +20,7 @@ def test_save_writes_png_pdf_csv_with_the_plotted_data(tmp_root):
     ax.plot([1, 2, 3], [4, 5, 6], label="line a")
     ax.scatter([0.5], [7.5], label="pts")
     ax.bar([10, 11], [1, 2], label="bars")
-    pub = figures.save(fig, "tb-test-fig", record(), lead="A test figure")
+    pub = figures.save(fig, "tb-test-fig", record(), lead="A test figure", profile="quick")
     assert pub.png.stat().st_size > 0 and pub.pdf.read_bytes().startswith(b"%PDF")
     assert pub.png.parent == tmp_root / "book" / "_static" / "figures" / "quick"
     rows = list(csv.DictReader(pub.csv.open()))
@@ -33,7 +33,7 @@ def test_save_writes_png_pdf_csv_with_the_plotted_data(tmp_root):
 def test_caption_comes_from_the_run(tmp_root):
     fig, _ = plt.subplots()
     runs = [record(profile="smoke", seed=1), record(profile="smoke", seed=3)]
-    cap = figures.save(fig, "tb-test-cap", runs, lead="What it shows.").caption
+    cap = figures.save(fig, "tb-test-cap", runs, lead="What it shows.", profile="smoke").caption
     assert cap.startswith("What it shows. Experiment exp-x v1; profile smoke; dataset fashion-mnist;")
     assert "model convnet" in cap and "epochs 3" in cap and "seeds 1, 3" in cap
     assert runs[0]["config_hash"] in cap and "`tb-test-cap`" in cap
@@ -53,3 +53,50 @@ def test_bad_figure_ids(tmp_root, fid):
 def test_a_figure_needs_its_run(tmp_root):
     with pytest.raises(ConfigError, match="needs the run record"):
         figures.save(plt.figure(), "tb-x", None, lead="x")
+
+
+def test_manifest_says_what_the_figure_is(tmp_root, monkeypatch):
+    monkeypatch.setenv("THERMO_PROFILE", "quick")
+    figures.set_chapter("notebooks/tempbalance/01-esd-and-hill")
+    fig, ax = plt.subplots()
+    ax.plot([1, 2], [3, 4])
+    runs = [record(seed=1), record(seed=2)]
+    pub = figures.save(fig, "tb-fig9-test", runs, lead="First sentence. Second one", title="A title")
+    man = figures.manifests("quick")[0]
+    assert pub.manifest == tmp_root / "book" / "_static" / "figures" / "quick" / "tb-fig9-test.json"
+    assert man["id"] == "tb-fig9-test" and man["title"] == "A title" and man["label"] == "tb-fig9-test"
+    assert man["chapter"] == "notebooks/tempbalance/01-esd-and-hill" and man["profile"] == "quick"
+    assert man["caption"] == pub.caption and man["experiments"] == ["exp-x v1"]
+    assert man["config_hashes"] == sorted(r["config_hash"] for r in runs)
+    assert man["files"] == {"png": "tb-fig9-test.png", "pdf": "tb-fig9-test.pdf", "csv": "tb-fig9-test.csv"}
+    assert man["reproduces"] == {"paper": "tempbalance", "title": "TempBalance", "bibkey": "zhou2023tempbalance",
+                                 "place": "Fig. 9"}
+    figures.save(plt.figure(), "tb-other", runs, lead="Only one sentence")
+    assert figures.manifests("quick")[1]["title"] == "Only one sentence"
+
+
+@pytest.mark.parametrize("fid,paper,place", [
+    ("tb-fig9-s-vs-alpha", "tempbalance", "Fig. 9"), ("l2-figs9-autol2", "l2", "Fig. S9"),
+    ("l2-fig1b-lambda-pred", "l2", "Fig. 1b"), ("ac-table1-fmnist", "actcoolr", "Table 1"),
+    ("tc-fig7-ntk", "temperature-check", "Fig. 7"), ("tb-overhead", "tempbalance", None),
+    ("intro-figure", None, None),
+])
+def test_figure_ids_name_the_paper_and_place(fid, paper, place):
+    rep = figures.reproduces(fid)
+    assert (rep["paper"], rep["place"]) == (paper, place)
+
+
+def test_a_shared_record_is_published_in_the_active_profile(tmp_root, monkeypatch):
+    monkeypatch.setenv("THERMO_PROFILE", "paper")
+    pub = figures.save(plt.figure(), "tb-shared", record(profile="quick"), lead="x")
+    assert pub.png.parent.name == "paper"
+    assert "profile paper (records computed in the quick profile with the same config)" in pub.caption
+    assert not (tmp_root / "book" / "_static" / "figures" / "quick").exists()
+
+
+def test_caption_names_the_library_version_without_a_commit(tmp_root):
+    rec = record()
+    rec["provenance"].update(git_commit="unknown", git_dirty=None, packages={"thermo": "0.1.0"})
+    assert "code thermo 0.1.0." in figures.caption_facts(rec)
+    rec["provenance"].update(git_commit="a" * 40, git_dirty=True)
+    assert "code aaaaaaaaaa+dirty." in figures.caption_facts(rec)

@@ -44,8 +44,16 @@ def test_first_cells_install_on_colab_and_read_the_profile(nb):
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
-def test_published_figures_are_in_the_gallery(nb):
-    gallery = (ROOT / "book" / "figures.md").read_text()
-    ids = re.findall(r'figures\.publish\(\s*fig, "([a-z0-9-]+)"', "".join(source(c) for c in cells(nb)))
+def test_published_figures_are_labelled_by_their_id(nb):
+    """The gallery links to a figure through its label; the label is the figure id."""
+    text = "".join(source(c) for c in cells(nb))
+    ids = re.findall(r'figures\.publish\(\s*fig, "([a-z0-9-]+)"', text)
+    assert ids, "a chapter publishes its figures with figures.publish"
     for fid in ids:
-        assert f"`{fid}`" in gallery, f"{fid} is missing from book/figures.md"
+        assert re.search(rf"```\{{glue:figure\}} {fid}\n:name: {fid}\n", text), f"{fid}: no glue:figure named by its id"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_chapter_names_itself_for_the_manifests(nb):
+    docname = nb.relative_to(ROOT).with_suffix("").as_posix()
+    assert f'figures.set_chapter("{docname}")' in "".join(source(c) for c in cells(nb))

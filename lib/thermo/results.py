@@ -104,12 +104,36 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def installed_commit() -> str | None:
+    """The commit a pip-installed ``thermo`` was built from, if pip recorded it (an install from a
+    ``git+URL`` writes it to ``direct_url.json``), else None."""
+    from importlib import metadata
+
+    try:
+        info = json.loads(metadata.distribution("thermo").read_text("direct_url.json") or "{}")
+    except (metadata.PackageNotFoundError, json.JSONDecodeError):
+        return None
+    return info.get("vcs_info", {}).get("commit_id")
+
+
 def git_state() -> dict:
     """The code's commit and whether tracked files other than ``results/`` differ from it (taken
-    when a run starts; cached results being rewritten do not make the code dirty)."""
+    when a run starts; cached results being rewritten do not make the code dirty). Outside a
+    checkout (a pip-installed library) the commit pip recorded, if any, with ``git_dirty`` None."""
     status = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results")
-    return {"git_commit": _git("rev-parse", "HEAD") or "unknown",
-            "git_dirty": bool(status) if status is not None else None}
+    commit = _git("rev-parse", "HEAD")
+    if commit is None:
+        return {"git_commit": installed_commit() or "unknown", "git_dirty": None}
+    return {"git_commit": commit, "git_dirty": bool(status) if status is not None else None}
+
+
+def code_version(prov: dict) -> str:
+    """How a caption names the code of a record: the commit (10 digits, ``+dirty`` if the tree had
+    changes), else the library version that computed it (``thermo 0.1.0``)."""
+    commit = prov.get("git_commit") or "unknown"
+    if commit != "unknown":
+        return commit[:10] + ("+dirty" if prov.get("git_dirty") else "")
+    return f"thermo {prov.get('packages', {}).get('thermo', 'unknown')}"
 
 
 def provenance(profile: str, started: float, ended: float, git: dict | None = None) -> dict:

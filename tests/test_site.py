@@ -1,0 +1,56 @@
+"""The built site (``make test`` builds it with the smoke profile first and points ``THERMO_SITE``
+at it): every figure manifest resolves at its stable URL, every figure a chapter publishes is in
+the generated gallery, and the report lists every claim. Skipped when no site was built."""
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from thermo import claims
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = Path(os.environ["THERMO_SITE"]).resolve() if os.environ.get("THERMO_SITE") else None
+PROFILE = os.environ.get("THERMO_PROFILE", "quick")
+pytestmark = pytest.mark.skipif(SITE is None, reason="no built site: set THERMO_SITE (make test does)")
+
+
+def manifests():
+    folder = SITE / "_static" / "figures" / PROFILE
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+
+
+def published_ids():
+    ids = set()
+    for nb in (ROOT / "notebooks").rglob("*.ipynb"):
+        text = "".join("".join(c["source"]) for c in json.loads(nb.read_text())["cells"])
+        ids |= set(re.findall(r'figures\.publish\(\s*fig, "([a-z0-9-]+)"', text))
+    return ids
+
+
+def test_every_published_figure_has_a_manifest_in_the_site():
+    assert published_ids() <= {m["id"] for m in manifests()}
+
+
+def test_every_manifest_id_resolves_at_its_stable_url():
+    for m in manifests():
+        for ext in ("png", "pdf", "csv", "json"):
+            path = SITE / "_static" / "figures" / m["profile"] / f"{m['id']}.{ext}"
+            assert path.is_file() and path.stat().st_size > 0, path
+
+
+def test_the_gallery_lists_every_figure_with_its_bibtex():
+    gallery = (SITE / "book" / "figures.html").read_text()
+    for m in manifests():
+        assert f"thermobook-{m['id']}-{m['profile']}" in gallery, f"{m['id']} has no BibTeX entry"
+        assert f'src="../_static/figures/{m["profile"]}/{m["id"]}.png"' in gallery, f"{m['id']} has no thumbnail"
+        assert re.search(rf'href="[^"]*#{m["id"]}"', gallery), f"{m['id']}: no link to the figure in its chapter"
+
+
+def test_the_report_lists_every_claim_with_its_status():
+    report = (SITE / "book" / "report.html").read_text()
+    for a in claims.assess_all(PROFILE):
+        row = report[report.index(f"<code class=\"docutils literal notranslate\"><span class=\"pre\">{a.claim.id}"):]
+        assert a.status in row[:row.index("</tr>")], a.claim.id
