@@ -215,6 +215,22 @@ def build(name: str, in_shape, num_classes: int, width: float = 1.0, **kwargs) -
     raise ConfigError(f"unknown model {name!r}: choose one of {', '.join(NAMES)}")
 
 
+@torch.no_grad()
+def init_normal_(model: nn.Module, sigma_w: float = math.sqrt(2.0), sigma_b: float = 0.0) -> nn.Module:
+    """The standard-parameterization initialization of neural-tangents' ``stax`` (used by the L2
+    and Temperature-check papers): every Linear/Conv2d weight ~ N(0, sigma_w^2 / fan_in), every
+    bias ~ N(0, sigma_b^2) (``sigma_b = 0``: biases start at zero). Returns the model."""
+    if sigma_w <= 0 or sigma_b < 0:
+        raise ConfigError(f"need sigma_w > 0 and sigma_b >= 0, got {sigma_w}, {sigma_b}")
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            fan_in = m.weight[0].numel()
+            m.weight.normal_(0.0, sigma_w / math.sqrt(fan_in))
+            if m.bias is not None:
+                m.bias.normal_(0.0, sigma_b) if sigma_b > 0 else m.bias.zero_()
+    return model
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 

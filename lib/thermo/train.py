@@ -60,6 +60,8 @@ class TrainConfig:
     seed: int = 0
     eval_batch_size: int = 1024
     device: str = "auto"
+    eval_every: int = 1  # evaluate on the test set every this many epochs (and always after the last)
+    eval_steps: tuple = ()  # also evaluate after these global steps (e.g. log-spaced, see log_spaced_steps)
 
     def validate(self) -> TrainConfig:
         if not (isinstance(self.epochs, int) and self.epochs >= 1):
@@ -78,6 +80,10 @@ class TrainConfig:
             raise ConfigError(f"weight_decay cannot be negative, got {self.weight_decay}")
         if any(not 0 < m < 1 for m in self.step_milestones):
             raise ConfigError("step_milestones are fractions of training, each in (0, 1)")
+        if not (isinstance(self.eval_every, int) and self.eval_every >= 1):
+            raise ConfigError(f"eval_every must be a positive integer, got {self.eval_every!r}")
+        if any(not (isinstance(t, int) and t >= 1) for t in self.eval_steps):
+            raise ConfigError("eval_steps must be positive integers (global optimizer steps)")
         if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
             raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda[:i]', got {self.device!r}")
         return self
@@ -90,6 +96,18 @@ class TrainConfig:
         if self.schedule == "step":
             return self.lr * self.step_gamma ** sum(frac >= m for m in self.step_milestones)
         return self.lr
+
+
+def log_spaced_steps(last: int, per_decade: int = 20, first: int = 1) -> tuple:
+    """Distinct integer steps from ``first`` to ``last`` (both included), about ``per_decade`` per
+    factor of 10: where to evaluate a long run whose interesting times span decades."""
+    if not (isinstance(last, int) and last >= first >= 1):
+        raise ConfigError(f"need integers 1 <= first <= last, got first={first}, last={last}")
+    if per_decade < 1:
+        raise ConfigError(f"per_decade must be at least 1, got {per_decade}")
+    n = max(2, int(math.ceil(per_decade * math.log10(last / first))) + 1)
+    grid = {int(round(first * (last / first) ** (i / (n - 1)))) for i in range(n)}
+    return tuple(sorted(grid | {first, last}))
 
 
 def resolve_device(name: str) -> torch.device:
@@ -112,6 +130,7 @@ class TrainState:
     steps_per_epoch: int = 0
     history: dict = field(default_factory=dict)
     step_history: dict = field(default_factory=dict)
+    batch_acc: float = float("nan")  # accuracy of the last step's batch (before its update)
 
     def log_epoch(self, name: str, value) -> None:
         self.history.setdefault(name, []).append(_scalar(value))
@@ -200,6 +219,22 @@ def _save_checkpoint(path: Path, payload: dict) -> None:
     os.replace(tmp, path)
 
 
+def _checkpoint_payload(fingerprint, state: TrainState, callbacks, device, spent: float, started: float) -> dict:
+    return {
+        "fingerprint": fingerprint,
+        "model": state.model.state_dict(),
+        "optimizer": state.optimizer.state_dict(),
+        "epoch": state.epoch,
+        "step": state.step,
+        "history": state.history,
+        "step_history": state.step_history,
+        "callbacks": [cb.state_dict() for cb in callbacks],
+        "rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else [],
+        "wall_seconds": spent + time.time() - started,
+    }
+
+
 def fit(
     model: nn.Module,
     train_set,
@@ -212,6 +247,7 @@ def fit(
     progress: bool | None = None,
     description: str = "train",
     keep_checkpoint: bool = False,
+    checkpoint_every: int = 1,
 ) -> TrainResult:
     """Train ``model`` and return its history; see the module docstring for the contract.
 
@@ -219,9 +255,14 @@ def fit(
     ``reduction="sum"`` too (used for evaluation), like torch's functional losses.
     ``optimizer`` may be given (e.g. with one parameter group per layer for TempBalance);
     otherwise SGD/Adam over all parameters is made from the config. ``run_id`` turns on
-    per-epoch checkpoints and resume; the checkpoint is deleted once the run has ended (ok or
-    diverged) unless ``keep_checkpoint``. ``progress=None`` shows tqdm bars unless
-    ``THERMO_PROGRESS=0``.
+    checkpoints (every ``checkpoint_every`` epochs: full-batch runs have one step per epoch) and
+    resume; the checkpoint is deleted once the run has ended (ok or diverged) unless
+    ``keep_checkpoint``. ``progress=None`` shows tqdm bars unless ``THERMO_PROGRESS=0``.
+
+    Evaluation: after every ``config.eval_every`` epochs (and the last one) the test loss and
+    accuracy go into ``history`` with that epoch's training loss and accuracy (means over its
+    batches); after each global step in ``config.eval_steps`` the test loss and accuracy, and the
+    loss and accuracy of that step's batch (before its update), go into ``step_history``.
     """
     config.validate()
     if len(train_set) == 0:
@@ -236,6 +277,9 @@ def fit(
     if progress is None:
         progress = os.environ.get("THERMO_PROGRESS", "1") != "0"
 
+    if not (isinstance(checkpoint_every, int) and checkpoint_every >= 1):
+        raise ConfigError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
+    eval_steps = set(config.eval_steps)
     ckpt = _checkpoint_path(run_id) if run_id else None
     fingerprint = config_hash("train", 1, asdict(config))
     resumed_from, spent = 0, 0.0
@@ -287,13 +331,32 @@ def fit(
             optimizer.step()
             state.step += 1
             lv = loss.item()
+            batch_correct = int((out.argmax(1) == y).sum())
+            state.batch_acc = batch_correct / len(y)
             for cb in callbacks:
                 cb.after_optimizer_step(state, (x, y), lv)
             run_loss += lv * len(y)
-            run_correct += int((out.argmax(1) == y).sum())
+            run_correct += batch_correct
             seen += len(y)
+            if state.step in eval_steps:
+                step_test_loss, step_test_acc = evaluate(model, test_set, loss_fn, config.eval_batch_size, device)
+                if not math.isfinite(step_test_loss):
+                    status, diverged_at = "diverged", state.step
+                    break
+                state.log_step("test_loss", step_test_loss)
+                state.log_step("test_acc", step_test_acc)
+                state.log_step("train_loss", lv)
+                state.log_step("train_acc", batch_correct / len(y))
         if status == "diverged":
             break
+        last_epoch = epoch + 1 == config.epochs
+        if (epoch + 1) % config.eval_every and not last_epoch:
+            for cb in callbacks:
+                cb.on_epoch_end(state)
+            state.epoch = epoch + 1
+            if ckpt is not None and (epoch + 1) % checkpoint_every == 0:
+                _save_checkpoint(ckpt, _checkpoint_payload(fingerprint, state, callbacks, device, spent, started))
+            continue
         test_loss, test_acc = evaluate(model, test_set, loss_fn, config.eval_batch_size, device)
         if not math.isfinite(test_loss):
             status, diverged_at = "diverged", state.step
@@ -308,20 +371,8 @@ def fit(
             cb.on_epoch_end(state)
         state.epoch = epoch + 1
         epochs.set_postfix(loss=f"{run_loss / seen:.3f}", test_acc=f"{test_acc:.3f}")
-        if ckpt is not None:
-            _save_checkpoint(ckpt, {
-                "fingerprint": fingerprint,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "epoch": state.epoch,
-                "step": state.step,
-                "history": state.history,
-                "step_history": state.step_history,
-                "callbacks": [cb.state_dict() for cb in callbacks],
-                "rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else [],
-                "wall_seconds": spent + time.time() - started,
-            })
+        if ckpt is not None and ((epoch + 1) % checkpoint_every == 0 or last_epoch):
+            _save_checkpoint(ckpt, _checkpoint_payload(fingerprint, state, callbacks, device, spent, started))
     epochs.close()
     if ckpt is not None and not keep_checkpoint:
         ckpt.unlink(missing_ok=True)
