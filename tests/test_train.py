@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -122,3 +123,40 @@ def test_evaluate_matches_a_manual_loop():
         out = model(ds.x)
     assert loss == pytest.approx(float(torch.nn.functional.cross_entropy(out, ds.y)), rel=1e-5)
     assert acc == pytest.approx(float((out.argmax(1) == ds.y).float().mean()))
+
+
+def _toy(n=20):
+    torch.manual_seed(0)
+    return ArrayDataset(torch.randn(n, 1, 1, 4), torch.randint(0, 3, (n,)), "toy", "train", 3)
+
+
+def _toy_model():
+    torch.manual_seed(1)
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+
+
+def test_log_spaced_steps():
+    s = train.log_spaced_steps(10_000, 20)
+    assert s[0] == 1 and s[-1] == 10_000 and list(s) == sorted(set(s))
+    big = np.array([t for t in s if t >= 100])  # above 100 the integer rounding is negligible
+    assert np.diff(np.log10(big)).max() == pytest.approx(1 / 20, rel=0.05)
+    assert 60 <= len(s) <= 81
+
+
+def test_eval_steps_measure_the_model_after_that_step():
+    """Metrics logged at step 5 of a 10-step run equal the final metrics of a 5-step run."""
+    ds = _toy()
+    cfg = train.TrainConfig(epochs=2, lr=0.1, batch_size=4, eval_steps=(5, 7), schedule="constant")
+    long = train.fit(_toy_model(), ds, ds, cfg, progress=False)
+    short = train.fit(_toy_model(), ds, ds, train.TrainConfig(epochs=1, lr=0.1, batch_size=4, schedule="constant"),
+                      progress=False)
+    assert long.step_history["step:test_acc"] == [5, 7]
+    assert long.step_history["test_loss"][0] == pytest.approx(short.final("test_loss"), rel=1e-6)
+    assert long.step_history["test_acc"][0] == short.final("test_acc")
+
+
+def test_eval_every_skips_epochs_but_not_the_last():
+    ds = _toy()
+    res = train.fit(_toy_model(), ds, ds, train.TrainConfig(epochs=7, lr=0.1, batch_size=10, eval_every=3),
+                    progress=False)
+    assert res.history["epoch"] == [3, 6, 7]
