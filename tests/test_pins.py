@@ -43,3 +43,25 @@ def test_stack_pins_match_the_verified_stack():
     ours = pins(ROOT / "requirements.txt")
     moved = {k: (v, ours[k]) for k, v in verified.items() if k in ours and ours[k] != v}
     assert not moved, f"pins moved away from the verified stack (re-run STACK.md checks): {moved}"
+
+
+# What Colab had preinstalled in a recent runtime (and an older one) that the library must accept
+# as it is: `pip install thermo` on Colab must upgrade none of these (issue: numpy 2.0.2 was
+# upgraded to 2.4.6 and pandas 2.2.2 to 3.1.1 by mlxtend's requirements).
+COLAB_LIKE = {
+    "torch": "2.8.0", "torchvision": "0.23.0", "numpy": "2.0.2", "scipy": "1.14.1", "matplotlib": "3.8.0",
+    "tqdm": "4.66.5", "scikit-learn": "1.5.2", "pandas": "2.2.2", "seaborn": "0.13.2", "ipython": "7.34.0",
+}
+
+
+def test_hard_dependencies_accept_a_colab_like_stack():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for req in map(Requirement, project["dependencies"]):
+        assert req.name.lower() in COLAB_LIKE, f"{req.name}: a hard dependency Colab does not preinstall"
+        assert req.specifier.contains(COLAB_LIKE[req.name.lower()]), f"{req} would upgrade Colab's {req.name}"
+
+
+def test_offline_data_sources_are_an_extra():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    hard = {Requirement(r).name for r in project["dependencies"]}
+    assert not hard & {"mlxtend", "mnist1d", "weightwatcher", "powerlaw", "jax", "neural-tangents"}

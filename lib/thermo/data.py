@@ -186,13 +186,35 @@ def spec(name: str) -> Spec:
     return SPECS[name]
 
 
+def downloads_allowed() -> bool:
+    """Whether ``load`` may download a missing dataset (``THERMO_OFFLINE=1`` forbids it)."""
+    return os.environ.get("THERMO_OFFLINE", "0") != "1"
+
+
 def load(name: str, split: str = "train", n: int | None = None, seed: int = 0,
-         root: Path | None = None) -> ArrayDataset:
-    """One split of a dataset as float32 tensors in [0, 1]; ``n`` picks a seeded random subset."""
+         root: Path | None = None, download: bool | None = None) -> ArrayDataset:
+    """One split of a dataset as float32 tensors in [0, 1]; ``n`` picks a seeded random subset.
+
+    A dataset that is not on disk yet is prepared on first use (``download=None``: unless
+    ``THERMO_OFFLINE=1``): Fashion-MNIST from the Debian package or torchvision's download, CIFAR
+    and SVHN by torchvision's download (with its progress bar). Without network the one-line
+    :class:`DatasetNotFound` says where we looked and how to get the data.
+    """
     sp = spec(name)
     if split not in SPLITS:
         raise ConfigError(f"split must be one of {SPLITS}, got {split!r}")
-    images, labels = sp.reader(split, Path(root) if root else data_dir())
+    root = Path(root) if root else data_dir()
+    try:
+        images, labels = sp.reader(split, root)
+    except DatasetNotFound as err:
+        can_fetch = name == "fashion-mnist" or not sp.offline
+        if not (can_fetch and (downloads_allowed() if download is None else download)):
+            raise
+        try:
+            prepare(name, root)
+        except DatasetNotFound as fetch_err:
+            raise fetch_err from err
+        images, labels = sp.reader(split, root)
     x = _to_float(images)
     y = torch.as_tensor(np.asarray(labels)).long()
     if n is not None:
@@ -238,7 +260,10 @@ def prepare_fashion_mnist(root: Path | None = None, debian_dir: Path = DEBIAN_FA
         FashionMNIST(str(root), train=False, download=True)
         return raw
     except Exception as err:  # no internet, no package
-        raise _missing("fashion-mnist", [raw, debian_dir], SPECS["fashion-mnist"].how_to_get, err) from None
+        raise DatasetNotFound(
+            f"dataset 'fashion-mnist' is not available offline: looked in {raw}, {debian_dir}, and the download "
+            f"failed ({type(err).__name__}: {_one_line(err)}). {SPECS['fashion-mnist'].how_to_get}"
+        ) from None
 
 
 def _can_apt() -> bool:
@@ -256,14 +281,25 @@ def prepare(name: str, root: Path | None = None) -> Path:
         return root
     import torchvision.datasets as tvd
 
-    if name == "svhn":
-        for split in SPLITS:
-            tvd.SVHN(str(root / "svhn"), split=split, download=True)
-    else:
-        cls = tvd.CIFAR10 if name == "cifar10" else tvd.CIFAR100
-        for train in (True, False):
-            cls(str(root), train=train, download=True)
+    try:
+        if name == "svhn":
+            for split in SPLITS:
+                tvd.SVHN(str(root / "svhn"), split=split, download=True)
+        else:
+            cls = tvd.CIFAR10 if name == "cifar10" else tvd.CIFAR100
+            for train in (True, False):
+                cls(str(root), train=train, download=True)
+    except (OSError, RuntimeError) as err:  # URLError is an OSError: no network, or a bad file
+        looked = [root / "svhn"] if name == "svhn" else [root]
+        raise DatasetNotFound(
+            f"dataset {name!r} is not available offline: looked in {', '.join(map(str, looked))}, and the "
+            f"download failed ({type(err).__name__}: {_one_line(err)}). {sp.how_to_get}"
+        ) from None
     return root
+
+
+def _one_line(err: Exception) -> str:
+    return " ".join(str(err).split())
 
 
 def main(argv: list[str] | None = None) -> int:

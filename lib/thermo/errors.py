@@ -9,7 +9,12 @@ class ConfigError(ThermoError, ValueError):
     """An invalid configuration or argument, detected before any work starts."""
 
 
-class DatasetNotFound(ThermoError, FileNotFoundError):
+class EnvironmentProblem(ThermoError):
+    """Something missing from the machine rather than wrong with the computation (a dataset, the
+    network). Never stored as a ``failed`` result: fixing the machine makes the point computable."""
+
+
+class DatasetNotFound(EnvironmentProblem, FileNotFoundError):
     """A dataset is not available offline; the message says where we looked and how to get it."""
 
 

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from thermo.errors import ConfigError, CorruptRecord
+from thermo.errors import ConfigError, CorruptRecord, EnvironmentProblem
 from thermo.paths import repo_root, results_dir
 from thermo.profiles import check_profile
 
@@ -263,7 +263,9 @@ def cached(
     ``compute`` returns plain data; if that dict has a ``status`` key (``ok`` / ``diverged``)
     it becomes the record's status (and ``reason`` its reason). An exception inside ``compute``
     is stored as a ``failed`` record with the error as reason and then re-raised; failed records
-    are recomputed on the next call, ok and diverged ones are reused.
+    are recomputed on the next call, ok and diverged ones are reused. An
+    :class:`~thermo.errors.EnvironmentProblem` (a missing dataset, no network) is re-raised
+    without storing anything: it says nothing about the computation.
     """
     store = store or Store.for_profile(profile)
     if not recompute:
@@ -273,6 +275,8 @@ def cached(
     started, git = time.time(), git_state()
     try:
         data = compute(config)
+    except EnvironmentProblem:
+        raise  # a missing dataset or network: not a result, nothing is stored
     except Exception as err:
         record = make_record(
             experiment, version, config, None, "failed", f"{type(err).__name__}: {err}",

@@ -89,12 +89,15 @@ def esd_fits_configs(profile: str) -> list[dict]:
 
 
 def _crosscheck_weightwatcher(model) -> dict:
-    """WeightWatcher's alpha and xmin per layer name (its KS-based x_min search)."""
-    import weightwatcher as ww
-
+    """WeightWatcher's alpha and xmin per layer name (its KS-based x_min search). Its messages (on
+    import it prints about CUDA and SVD back-ends to stdout and stderr) are kept from the reader."""
     logging.getLogger("weightwatcher").setLevel(logging.ERROR)
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+    quiet = io.StringIO()
+    with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet), warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        import weightwatcher as ww
+
+        logging.getLogger("weightwatcher").setLevel(logging.ERROR)
         df = ww.WeightWatcher(model=model).analyze()
     return {row.longname: {"alpha": float(row.alpha), "xmin": float(row.xmin)} for row in df.itertuples()}
 
