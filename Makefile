@@ -6,7 +6,7 @@ JB      := .venv/bin/jupyter-book
 STAMP   := .venv/.installed
 JBFLAGS := -W -n --keep-going
 
-.PHONY: venv data book test lint unit notebooks book-smoke results bench clean
+.PHONY: venv data browser book test site-test lint unit notebooks book-smoke results bench clean
 
 venv: $(STAMP)
 $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
@@ -19,16 +19,28 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 data: $(STAMP)
 	$(PY) -m thermo.data prepare fashion-mnist
 
+# Debian's Chromium for the browser test of the site (Playwright drives it; no browser download).
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { apt-get install -y -q chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }; }; } || \
+	  { echo "Chromium is needed for tests/test_browser.py: install the Debian package chromium"; exit 1; }
+
+# A failed build prints the failing notebooks' execution reports, so CI logs show the traceback.
+SHOW_REPORTS = { find $(1)/reports -name '*.err.log' 2>/dev/null | while read -r f; do \
+	  echo "==== $$f"; cat "$$f"; done; exit 1; }
+
 # The site, quick profile, into _build/html (execution cache in _build/.jupyter_cache).
 book: $(STAMP) data
-	THERMO_PROFILE=quick $(JB) build . $(JBFLAGS)
+	rm -rf _build/html/reports
+	THERMO_PROFILE=quick $(JB) build . $(JBFLAGS) || $(call SHOW_REPORTS,_build/html)
 
 lint: $(STAMP)
 	$(PY) -m ruff check lib tests benchmarks
 
 # Smoke profile in its own output folder, so its cached outputs never reach the quick site.
 book-smoke: $(STAMP) data
-	THERMO_PROFILE=smoke $(JB) build . --path-output _build/smoke $(JBFLAGS)
+	rm -rf _build/smoke/_build/html/reports
+	THERMO_PROFILE=smoke $(JB) build . --path-output _build/smoke $(JBFLAGS) || $(call SHOW_REPORTS,_build/smoke/_build/html)
 
 unit: $(STAMP) data
 	$(PY) -m pytest tests
@@ -36,9 +48,15 @@ unit: $(STAMP) data
 notebooks: $(STAMP) data
 	THERMO_PROFILE=smoke $(PY) -m pytest --nbmake notebooks
 
-# Everything CI checks; pytest (unit tests + every notebook in the smoke profile) runs last.
-test: $(STAMP) data lint book-smoke
+# Everything CI checks; pytest runs last: unit tests, every notebook in the smoke profile, the Colab
+# path simulated (tests/test_colab.py), the built site's files (tests/test_site.py) and the site in
+# headless Chromium (tests/test_browser.py; screenshots of the gallery and report in _build/screenshots/).
+test: $(STAMP) data browser lint book-smoke
 	THERMO_PROFILE=smoke THERMO_SITE=_build/smoke/_build/html $(PY) -m pytest tests --nbmake notebooks
+
+# Only the site checks, on an already built smoke site (make book-smoke).
+site-test: $(STAMP) browser
+	THERMO_PROFILE=smoke THERMO_SITE=_build/smoke/_build/html $(PY) -m pytest tests/test_site.py tests/test_browser.py
 
 # Recompute every cached quick-profile result (long: run it in the background with a log).
 results: $(STAMP) data

@@ -26,7 +26,8 @@ from thermo.results import git_state
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = ROOT / "notebooks" / "tempbalance" / "01-esd-and-hill.ipynb"
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900),
+              pytest.mark.filterwarnings("ignore::nbformat.validator.MissingIDFieldWarning")]
 
 
 def colab_like_venv(path: Path) -> Path:

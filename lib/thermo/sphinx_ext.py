@@ -87,21 +87,31 @@ def gallery_markdown(docname: str, profile: str, site_url: str, titles: dict) ->
     return out
 
 
-def claims_markdown(profile: str) -> list[str]:
+BADGES = {"reproduced": "success", "partly": "warning", "not at this scale": "info", "contradicted": "danger",
+          "not yet tested": "secondary"}
+
+
+def claims_markdown(profile: str, labels: set | None = None) -> list[str]:
+    """The report's Markdown; a claim links to its section only if that label exists (``labels``:
+    the build's known labels; None links all)."""
     rows = claims.assess_all(profile)
     tally = claims.counts(rows)
     summary = ", ".join(f"{n} {s}" for s, n in tally.items() if n)
     out = [f"{len(rows)} claims, profile `{profile}`: {summary}.", "",
-           ":::{list-table}", ":header-rows: 1", ":widths: 14 14 30 14 14 14", "",
-           "* - Claim", "  - Paper, place", "  - Statement", "  - Paper", "  - Ours", "  - Status"]
+           ":::{list-table}", ":header-rows: 1", ":widths: 20 30 16 22 12", ":class: thermo-claims-table", "",
+           "* - Claim", "  - Statement", "  - Paper", "  - Ours", "  - Status"]
     for a in rows:
         c = a.claim
         title, key = claims.PAPERS[c.paper]
-        where = f"{title} {{cite}}`{key}`, {c.place}"
-        cid = f"`{c.id}`" + (f" ({{ref}}`section <{c.section}>`)" if c.section else "")
-        ours = _escape_md(a.ours) + (f"<br>{_escape_md(a.note)}" if a.note else "")
-        out += [f"* - {cid}", f"  - {where}", f"  - {_escape_md(c.statement)}",
-                f"  - {_escape_md(c.paper_value)}", f"  - {ours}", f"  - **{a.status}**"]
+        linked = c.section and (labels is None or c.section in labels)
+        cid = f"`{c.id}`<br>{title} {{cite:p}}`{key}`, {c.place}"
+        if linked:
+            cid += f" ({{ref}}`section <{c.section}>`)"
+        ours = f"**{_escape_md(a.ours)}**" if a.measurement else "-"
+        if a.note:
+            ours += f"<br><small>{_escape_md(a.note)}</small>"
+        out += [f"* - {cid}", f"  - {_escape_md(c.statement)}", f"  - {_escape_md(c.paper_value)}",
+                f"  - {ours}", f"  - {{bdg-{BADGES[a.status]}}}`{a.status}`"]
     out += [":::", "", "## The rules", "",
             "Each status above comes from the rule written next to its claim in the library:", ""]
     out += [f"- `{a.claim.id}`: {_escape_md(a.claim.rule.text)}." for a in rows]
@@ -128,7 +138,7 @@ class GalleryDirective(_Generated):
 
 class ClaimsDirective(_Generated):
     def lines(self):
-        return claims_markdown(active_profile())
+        return claims_markdown(active_profile(), set(self.env.domaindata["std"]["labels"]))
 
 
 def _generated_docs(app, docnames) -> list[str]:
@@ -149,7 +159,32 @@ def _read_last(app, env, docnames):
     docnames[:] = [d for d in docnames if d not in last] + last
 
 
+def _theme_defaults(app, config):
+    """pydata-sphinx-theme logs a console error ("invalid theme mode") when the page has no
+    default mode; it takes it from ``html_context["default_mode"]``."""
+    config.html_context.setdefault("default_mode", "auto")
+
+
+def _dedupe_scripts(app, pagename, templatename, context, doctree):
+    """Keep one copy of every identical script on a page. sphinx-thebe adds its configuration
+    script after the HTML builder started, and Sphinx 7.4 then holds it twice (once with file name
+    None, once with ''): the second ``const THEBE_JS_URL`` is a console error on every page."""
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, kept = set(), []
+    for js in scripts:
+        attrs = tuple(sorted((k, str(v)) for k, v in getattr(js, "attributes", {}).items()))
+        key = (str(getattr(js, "filename", js) or ""), attrs)
+        if key not in seen:
+            seen.add(key)
+            kept.append(js)
+    scripts[:] = kept
+
+
 def setup(app):
+    app.connect("config-inited", _theme_defaults)
+    app.connect("html-page-context", _dedupe_scripts, priority=1)  # before handlers that return a template
     app.add_directive("thermo-gallery", GalleryDirective)
     app.add_directive("thermo-claims", ClaimsDirective)
     app.connect("env-get-outdated", _always_outdated)

@@ -146,6 +146,8 @@ def measure_tstar(profile: str) -> claims.Measurement:
     for r in rows:
         if r["width"] == widest:
             pts.setdefault((r["eta"], r["lam"]), []).append(r["t_star"])
+    if len(pts) < 3:
+        raise claims.MissingResults(f"{len(pts)} (eta, lambda) point(s) passed their peak; a slope needs 3")
     x = [e * lam for e, lam in pts]
     y = [math.exp(sum(math.log(t) for t in ts) / len(ts)) for ts in pts.values()]
     fit = stats.loglog_fit(x, y)
