@@ -60,3 +60,15 @@ def test_published_figures_are_labelled_by_their_id(nb):
 def test_chapter_names_itself_for_the_manifests(nb):
     docname = nb.relative_to(ROOT).with_suffix("").as_posix()
     assert f'figures.set_chapter("{docname}")' in "".join(source(c) for c in cells(nb))
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_numbers_the_prose_cites_are_also_printed(nb):
+    """On Colab `{glue:text}` stays raw: the cell that glues a number must print it too."""
+    all_cells = cells(nb)
+    prose = "".join(source(c) for c in all_cells if c["cell_type"] == "markdown")
+    keys = set(re.findall(r"\{glue:text\}`([a-z0-9-]+)", prose))
+    for key in keys:
+        gluing = [source(c) for c in all_cells if c["cell_type"] == "code" and f'glue("{key}"' in source(c)]
+        assert gluing, f"{key} is cited but never glued"
+        assert all("print(" in s for s in gluing), f"the cell that glues {key} does not print it (Colab)"

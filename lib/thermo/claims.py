@@ -51,8 +51,8 @@ class Measurement:
     facts: dict = field(default_factory=dict)
 
     def text(self, digits: int = 3) -> str:
-        scale = 100.0 if self.unit == "%" else 1.0
-        unit = " %" if self.unit == "%" else (f" {self.unit}" if self.unit else "")
+        scale = 100.0 if self.unit in ("%", "pt") else 1.0  # fractions shown as percent or points
+        unit = f" {self.unit}" if self.unit else ""
         out = f"{self.value * scale:.{digits}g}"
         if self.uncertainty is not None:
             out += f" ± {self.uncertainty * scale:.2g}"

@@ -158,3 +158,118 @@ class AutoL2(Callback):
         self.l2, self.min_loss, self.min_error = state["l2"], state["min_loss"], state["min_error"]
         self.min_step, self.decays, self._sum = state["min_step"], list(state["decays"]), list(state["sum"])
         self.prev = tuple(state["prev"]) if state["prev"] is not None else None
+
+
+# --- the supplement's eq. 1 (Theorem 1 and 2): kernel dynamics of a k-homogeneous network --------
+
+LOSSES = ("logistic", "mse")
+
+
+def loss_derivative(f, y, loss: str):
+    """dl/df for one output per example: logistic ``l = log(1 + exp(-y f))`` (labels +-1), or
+    ``mse`` ``l = (f - y)^2 / 2``."""
+    if loss == "logistic":
+        return -y / (1.0 + np.exp(y * f))
+    if loss == "mse":
+        return f - y
+    raise ConfigError(f"loss must be one of {LOSSES}, got {loss!r}")
+
+
+def check_homogeneity(k: float, lam: float) -> None:
+    if not (math.isfinite(k) and k >= 1):
+        raise ConfigError(f"the homogeneity degree k must be >= 1 (1 is a linear model), got {k!r}")
+    check_eta_lambda(1.0, lam)
+
+
+def kernel_decay(k: float, lam: float, t):
+    """Theorem 1: Theta_t / Theta_0 = exp(-2 (k - 1) lambda t) (gradient-flow time t = eta * step)."""
+    check_homogeneity(k, lam)
+    return np.exp(-2.0 * (k - 1.0) * lam * np.asarray(t, dtype=float))
+
+
+def eq1_evolve(theta_train, f0_train, y, k: float, lam: float, times, theta_test_train=None, f0_test=None,
+               loss: str = "logistic", rtol: float = 1e-8, atol: float = 1e-10) -> dict:
+    """Integrate the supplement's eq. 1 in the infinite-width limit, where the kernel only decays:
+
+        df(x)/dt = -(1/N) sum_{x' in S} Theta_t(x, x') l'(f(x'), y(x')) - k lambda f(x),
+        Theta_t = exp(-2 (k - 1) lambda t) Theta_0,
+
+    for the N training points (``theta_train`` (N, N), ``f0_train`` (N,)) and, optionally, test
+    points (``theta_test_train`` (M, N), ``f0_test`` (M,)) that the training points drive. The
+    loss is the mean over the training set (the 1/N), as in our gradient descent. Uses
+    ``scipy.integrate.solve_ivp`` (RK45). Returns ``{"t", "train", "test"}`` with outputs at
+    ``times``."""
+    from scipy.integrate import solve_ivp
+
+    check_homogeneity(k, lam)
+    th = np.asarray(theta_train, dtype=float)
+    f0 = np.asarray(f0_train, dtype=float).ravel()
+    yv = np.asarray(y, dtype=float).ravel()
+    n = f0.size
+    if th.shape != (n, n) or yv.shape != (n,):
+        raise ConfigError(f"theta_train must be ({n}, {n}) and y ({n},) for {n} training outputs, "
+                          f"got {th.shape} and {yv.shape}")
+    has_test = theta_test_train is not None
+    tt = np.asarray(theta_test_train, dtype=float) if has_test else np.zeros((0, n))
+    g0 = np.asarray(f0_test, dtype=float).ravel() if has_test else np.zeros(0)
+    if tt.shape != (g0.size, n):
+        raise ConfigError(f"theta_test_train must be ({g0.size}, {n}), got {tt.shape}")
+    rate = 2.0 * (k - 1.0) * lam
+    times = np.asarray(times, dtype=float)
+
+    def rhs(t, z):
+        f, g = z[:n], z[n:]
+        lp = loss_derivative(f, yv, loss)
+        decay = math.exp(-rate * t)
+        return np.concatenate([-decay * (th @ lp) / n - k * lam * f, -decay * (tt @ lp) / n - k * lam * g])
+
+    sol = solve_ivp(rhs, (0.0, float(times.max())), np.concatenate([f0, g0]), t_eval=times, rtol=rtol, atol=atol)
+    if not sol.success:
+        raise RuntimeError(f"eq. 1 integration failed: {sol.message}")
+    return {"t": sol.t, "train": sol.y[:n].T, "test": sol.y[n:].T}
+
+
+def eq1_closed_form_mse(theta_train, f0_train, y, k: float, lam: float, times, quad_points: int = 4001):
+    """Theorem 2 / eq. S10 for the MSE loss (``l' = f - y``), mode by mode in the eigenbasis of
+    Theta_0 (eigenvalues theta_a / N with the mean loss): with c = 2 (k - 1) lambda and
+    E_a(t) = exp(-theta_a (1 - e^{-c t}) / c) (-> exp(-theta_a t) for c = 0),
+
+        f_a(t) = e^{-k lambda t} E_a(t) [ f_a(0) + y_a theta_a int_0^t e^{-(k-2) lambda s} / E_a(s) ds ].
+
+    The integral is done by the trapezoidal rule on ``quad_points`` points per time (an
+    independent check of :func:`eq1_evolve`). Returns the (len(times), N) outputs."""
+    check_homogeneity(k, lam)
+    th = np.asarray(theta_train, dtype=float)
+    n = th.shape[0]
+    evals, evecs = np.linalg.eigh(th / n)
+    fa0 = evecs.T @ np.asarray(f0_train, dtype=float).ravel()
+    ya = evecs.T @ np.asarray(y, dtype=float).ravel()
+    c = 2.0 * (k - 1.0) * lam
+
+    def big_e(s):
+        s = np.asarray(s, dtype=float)
+        phase = s if c == 0 else -np.expm1(-c * s) / c
+        return np.exp(-np.outer(phase, evals))  # (len(s), modes)
+
+    out = []
+    for t in np.asarray(times, dtype=float):
+        s = np.linspace(0.0, t, quad_points)
+        integrand = np.exp(-(k - 2.0) * lam * s)[:, None] / big_e(s)
+        integral = np.trapezoid(integrand, s, axis=0) if t > 0 else np.zeros_like(evals)
+        fa = math.exp(-k * lam * t) * big_e([t])[0] * (fa0 + ya * evals * integral)
+        out.append(evecs @ fa)
+    return np.array(out)
+
+
+def decay_rate(t, kernel_norms, t_min: float = 0.0):
+    """The exponential decay rate of a kernel's norm: minus the slope of ln ||Theta_t|| against t
+    over ``t >= t_min``, with its standard error (least squares)."""
+    from scipy import stats as st
+
+    t = np.asarray(t, dtype=float)
+    y = np.log(np.asarray(kernel_norms, dtype=float))
+    keep = t >= t_min
+    if keep.sum() < 3:
+        raise ConfigError(f"need at least 3 kernel measurements at t >= {t_min}, got {int(keep.sum())}")
+    fit = st.linregress(t[keep], y[keep])
+    return -float(fit.slope), float(fit.stderr)

@@ -69,7 +69,12 @@ def check(config: dict) -> None:
 
 
 def split(config: dict):
-    """512 training examples (a fixed subset) and every other mnist-5k example as the test set."""
+    """mnist-5k: 512 training examples (a fixed subset) and every other mnist-5k example as the test
+    set. Other datasets (the narrow-network experiment): the first ``n_train`` of a fixed shuffle of
+    the training split (all of it if None) and the test split."""
+    if config["dataset"] != "mnist-5k":
+        tr = data.load(config["dataset"], "train", n=config["n_train"], seed=0)
+        return tr, data.load(config["dataset"], "test", n=config.get("n_test"), seed=0)
     full = data.load(config["dataset"], "train")
     idx = torch.randperm(len(full), generator=torch.Generator().manual_seed(0))
     tr, rest = idx[:config["n_train"]], idx[config["n_train"]:]
@@ -94,13 +99,16 @@ def compute(config: dict) -> dict:
     tr, te = split(config)
     model = build_model(config, tr.in_shape, tr.num_classes)
     steps = config["steps"]
+    batch = config.get("batch_size") or len(tr)  # full batch unless given
+    per_epoch = -(-len(tr) // batch)
+    epochs = -(-steps // per_epoch)
     tcfg = train.TrainConfig(
-        epochs=steps, lr=config["eta"], batch_size=len(tr), momentum=0.0, weight_decay=config["lam"],
-        schedule="constant", seed=config["seed"], eval_every=steps, eval_batch_size=4096,
-        eval_steps=train.log_spaced_steps(steps, config["per_decade"]),
+        epochs=epochs, lr=config["eta"], batch_size=batch, momentum=0.0, weight_decay=config["lam"],
+        schedule="constant", seed=config["seed"], eval_every=epochs, eval_batch_size=4096,
+        eval_steps=train.log_spaced_steps(epochs * per_epoch, config["per_decade"]),
     )
-    run_id = f"l2-tstar-{config_hash('l2-tstar', VERSION, config)}"
-    res = train.fit(model, tr, te, tcfg, run_id=run_id, checkpoint_every=500,
+    run_id = f"l2-{config_hash('l2-tstar', VERSION, config)}"
+    res = train.fit(model, tr, te, tcfg, run_id=run_id, checkpoint_every=max(1, 500 // per_epoch),
                     description=f"fc3 w{config['width']} eta {config['eta']} lam {config['lam']}")
     sh = res.step_history
     out = {"status": res.status, "steps_done": res.steps_done, "diverged_at_step": res.diverged_at_step,
@@ -119,6 +127,29 @@ def compute(config: dict) -> dict:
 
 register(Experiment("l2-tstar", VERSION, configs, compute,
                     "L2 Fig. 2: time to peak test accuracy over (eta, lambda), FC on 512 MNIST", check))
+
+NARROW = {
+    "smoke": {"width": 8, "seeds": [0], "lams": [1e-3, 1e-2], "cap": 200, "n_train": 1024, "n_test": 512},
+    "quick": {"width": 64, "seeds": [0, 1], "lams": [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3], "cap": 30000,
+              "n_train": None, "n_test": None},
+    "paper": {"width": 64, "seeds": [0, 1, 2], "lams": [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2], "cap": 400000,
+              "n_train": None, "n_test": None},
+}
+
+
+def narrow_configs(profile: str) -> list[dict]:
+    """Supplement D / Fig. S7: a narrow network (width 64) on a large training set (all 60,000
+    Fashion-MNIST images; the supplement used CIFAR-10), minibatch SGD (batch 512), eta = 0.1."""
+    g = NARROW[profile]
+    eta = 0.1
+    return [{"dataset": "fashion-mnist", "n_train": g["n_train"], "n_test": g["n_test"], "model": "fc3",
+             "width": g["width"], "sigma_w2": 2.0, "eta": eta, "lam": lam, "batch_size": 512,
+             "steps": min(g["cap"], int(math.ceil(2.0 / (eta * lam)))), "seed": seed, "per_decade": 25}
+            for lam in g["lams"] for seed in g["seeds"]]
+
+
+register(Experiment("l2-narrow", VERSION, narrow_configs, compute,
+                    "L2 Fig. S7: where the law fails, a narrow FC network (width 64) on Fashion-MNIST", check))
 
 
 # --- the claim this experiment tests -------------------------------------------------------------

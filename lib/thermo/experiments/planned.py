@@ -32,15 +32,6 @@ PLANNED = [
     Claim("tc-tau-nl", "temperature-check", "Fig. 3, eq. 9",
           "The non-linear timescale in units of the effective LR scales as tau_nl * eta_tilde ~ beta",
           "slope 1 on log-log axes", slope_rule(1.0, 0.1)),
-    Claim("l2-tstar", "l2", "Fig. 2 (supplement)",
-          "The step of peak test accuracy scales as t* ~ c / (eta lambda)", "slope -1 on log-log axes",
-          slope_rule(-1.0, 0.15)),
-    Claim("l2-ntk-decay", "l2", "Theorem 1, Fig. 5",
-          "The NTK of a k-homogeneous network trained with L2 decays as exp(-2 (k - 1) lambda t)",
-          "rate 2 (k - 1) lambda", within(1.0, 0.1, "measured / predicted rate")),
-    Claim("l2-autol2", "l2", "Figs. S9-S11 (supplement)",
-          "Without an LR schedule, AutoL2 reaches a higher test accuracy than the best fixed lambda in the same steps",
-          "higher accuracy, faster", positive_difference()),
 ]
 
 for _claim in PLANNED:
