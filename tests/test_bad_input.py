@@ -111,7 +111,8 @@ CASES = [
     ("unknown Hill threshold rule", lambda mp, tp: htsr.alpha_hill([1.0, 2.0, 3.0], xmin_rule="ks"), ConfigError,
      "xmin_rule must be one of ('eq3', 'official'), got 'ks'"),
     ("unknown experiment", lambda mp, tp: get_experiment("tb-fig99"), ConfigError,
-     "unknown experiment 'tb-fig99': choose one of l2-tstar, lr-sweep, tb-esd-fits, tb-s-vs-alpha"),
+     "unknown experiment 'tb-fig99': choose one of l2-autol2, l2-eq1, l2-kernel-decay, l2-narrow, l2-tstar, "
+     "lr-sweep, tb-esd-fits, tb-s-vs-alpha"),
     ("unknown executor", lambda mp, tp: sweep.run_sweep("lr-sweep", "smoke", executor="k8s"), ConfigError,
      "executor must be one of ('local', 'submitit-local', 'slurm'), got 'k8s'"),
     ("zero jobs", lambda mp, tp: sweep.run_sweep("lr-sweep", "smoke", jobs=0), ConfigError,
@@ -143,6 +144,16 @@ CASES = [
      "a log-log fit with an uncertainty needs at least 3 points, got 2"),
     ("claim id with spaces", lambda mp, tp: claims.register(claims.Claim("TB 1", "l2", "", "", "", None)),
      ConfigError, "claim id 'TB 1' must be lower-case words joined by '-'"),
+    ("homogeneity degree k < 1", lambda mp, tp: l2.kernel_decay(0.5, 0.01, [1.0]), ConfigError,
+     "the homogeneity degree k must be >= 1 (1 is a linear model), got 0.5"),
+    ("a network with biases in the homogeneous-kernel experiment",
+     lambda mp, tp: get_experiment("l2-kernel-decay").check({**get_experiment("l2-kernel-decay").configs("smoke")[0],
+                                                              "bias": True}),
+     ConfigError, "a network with biases is not homogeneous in its parameters: build it with bias=False"),
+    ("an empirical-NTK implementation that fails on jax 0.5.3",
+     lambda mp, tp: __import__("thermo.ntk").ntk.check_implementation("structured_derivatives"), ConfigError,
+     "empirical-NTK implementation 'structured_derivatives' (STRUCTURED_DERIVATIVES) fails with jax 0.5.3 "
+     "(see shared/STACK.md); use 'jacobian' or 'vector_products'"),
     ("non-positive decay exponent", lambda mp, tp: check_s_vs_alpha({"sizes": [16], "s_values": [0.5, -1]}),
      ConfigError, r"every decay exponent s must be positive, got [0.5, -1]"),
 ]
