@@ -29,8 +29,8 @@ SIGMA_W = math.sqrt(2.0)
 GRIDS = {
     # eta x (eta*lambda) products (t* ~ c / (eta lambda) spans a decade), extra lambdas at eta = 0.1
     # for the budget analysis, and the lambda = 0 control.
-    "smoke": {"widths": [16], "seeds": [0], "etas": [0.1], "products": [2e-3], "extra_lams": [], "cap": 300,
-              "n_train": 128, "n_test": 512, "zero_lam_seeds": []},
+    "smoke": {"widths": [16], "seeds": [0], "etas": [0.1], "products": [3e-3, 1e-2, 3e-2], "extra_lams": [],
+              "cap": 300, "n_train": 128, "n_test": 512, "zero_lam_seeds": [0]},
     "quick": {"widths": [128, 256], "seeds": [0, 1], "etas": [0.05, 0.1, 0.2], "products": [1e-4, 3e-4, 1e-3],
               "extra_lams": [2e-4, 5e-4], "cap": 20000, "n_train": 512, "n_test": None, "zero_lam_seeds": [0]},
     "paper": {"widths": [2048], "seeds": [0], "etas": [0.01, 0.025, 0.05, 0.1, 0.3],
