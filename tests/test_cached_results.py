@@ -16,7 +16,8 @@ from thermo.results import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 STORE = Store(ROOT / "results")
-USED_BY_CHAPTERS = ["tb-s-vs-alpha", "tb-esd-fits"]
+USED_BY_CHAPTERS = ["tb-s-vs-alpha", "tb-esd-fits", "l2-tstar", "l2-narrow", "l2-autol2", "l2-kernel-decay",
+                    "l2-eq1"]
 
 
 @pytest.mark.parametrize("exp_id", USED_BY_CHAPTERS)
@@ -56,3 +57,19 @@ def test_esd_fits_alphas_follow_from_the_stored_spectra():
         assert eigs.size == layer["n_eigs"] and np.all(np.diff(eigs) >= 0)
         assert htsr.alpha_hill(eigs) == pytest.approx(layer["alpha_hill"], rel=1e-6)
         assert layer["too_few_eigs"] == (layer["n_eigs"] < 50)
+
+
+def test_an_l2_tstar_point_recomputes_within_tolerance():
+    """The cheapest quick point of the L2 law (width 128, eta 0.2, lambda 0.005, 2,000 full-batch
+    steps, about 15 s): the accuracy curve within 0.5 pt at every evaluation (thread counts change
+    float sums), t* within one grid step of the smoothing (a factor 10^(1/25) ~ 1.1, two steps)."""
+    from thermo.experiments import l2_tstar
+
+    exp = experiments.get("l2-tstar")
+    cfg = next(c for c in exp.configs("quick") if c["width"] == 128 and c["eta"] == 0.2 and c["lam"] == 0.005
+               and c["seed"] == 0)
+    stored = STORE.load(exp.id, exp.version, cfg)["data"]
+    again = l2_tstar.compute(cfg)
+    assert again["eval_steps"] == stored["eval_steps"]
+    assert np.max(np.abs(np.array(again["test_acc"]) - stored["test_acc"])) < 0.005
+    assert abs(np.log(again["t_star"] / stored["t_star"])) <= 2 * np.log(10) / 25 + 1e-9

@@ -57,3 +57,45 @@ def test_crosscheck_tables_shapes():
              "eigs": [0.5, 1.0, 2.0, 4.0]}
     alphas, xmins = plots.crosscheck_tables([layer])
     assert alphas.loc[0, "eq. 3 (ours)"] == 2.0 and xmins.loc[0, "tail size, eq. 3"] == 2
+
+
+# --- L2 chapter ------------------------------------------------------------------------------------
+
+def _tstar_record(width, seed, eta, lam, t_star, peak_at_end=False, steps=1000):
+    from thermo import results
+
+    steps_grid = [1, 10, 100, 1000]
+    data = {"eval_steps": steps_grid, "test_acc": [0.1, 0.5, 0.9, 0.8], "train_acc": [0.1, 0.5, 1.0, 1.0],
+            "t_star": t_star, "peak_acc": 0.9, "c": eta * lam * t_star, "peak_at_end": peak_at_end}
+    cfg = {"width": width, "seed": seed, "eta": eta, "lam": lam, "steps": steps}
+    return results.make_record("l2-tstar", 1, cfg, data, "ok", None, results.provenance("quick", 0, 1))
+
+
+def test_l2_slopes_recover_an_exact_law_and_skip_unpassed_peaks():
+    from thermo.plots import l2 as l2plots
+
+    recs = [_tstar_record(64, s, eta, lam, 0.3 / (eta * lam) ** 0.8)
+            for s in (0, 1) for eta in (0.05, 0.1, 0.2) for lam in (1e-3, 3e-3)]
+    recs.append(_tstar_record(64, 0, 0.1, 1e-5, 50.0, peak_at_end=True))  # would spoil the fit if used
+    fits = l2plots.slopes(l2plots.runs_table(recs))
+    assert len(fits) == 1 and fits.slope.iloc[0] == pytest.approx(-0.8) and fits.slope_se.iloc[0] < 1e-6
+    fig, ax = plt.subplots()
+    l2plots.tstar_vs_product(ax, l2plots.runs_table(recs))
+    hollow = [c for c in ax.collections if len(c.get_offsets()) and not c.get_facecolor().any()]
+    assert sum(len(c.get_offsets()) for c in hollow) == 1
+    plt.close(fig)
+
+
+def test_l2_budget_table_picks_the_best_lambda_within_each_budget():
+    from thermo import results
+    from thermo.plots import l2 as l2plots
+
+    def run(lam, accs):
+        cfg = {"width": 8, "seed": 0, "eta": 0.1, "lam": lam, "steps": 100}
+        return results.make_record("l2-tstar", 1, cfg, {"eval_steps": [10, 100, 1000], "test_acc": accs}, "ok",
+                                   None, results.provenance("quick", 0, 1))
+
+    recs = [run(1e-2, [0.8, 0.85, 0.85]), run(1e-3, [0.6, 0.8, 0.95])]  # big lambda early, small late
+    table = l2plots.budget_table(recs, eta=0.1, width=8, budgets=[10, 100, 1000], c=0.1)
+    assert list(table["best lambda (sweep)"]) == [1e-2, 1e-2, 1e-3]
+    assert list(table["predicted lambda"]) == pytest.approx([0.1, 0.01, 0.001])
