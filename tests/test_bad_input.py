@@ -12,7 +12,7 @@ from thermo import claims, data, figures, htsr, l2, models, results, stats, swee
 from thermo.errors import ConfigError, CorruptRecord, DatasetNotFound
 from thermo.experiments import get as get_experiment
 from thermo.experiments.tempbalance_esd import check_s_vs_alpha
-from thermo.tempbalance import layer_lr_scales
+from thermo.tempbalance import SpectralNormRegularizer, TempBalance, layer_lr_scales
 
 DATASETS = "fashion-mnist, mnist-5k, digits, mnist1d, cifar10, cifar100, svhn"
 MODELS = "mlp, convnet, resnet18, resnet34, resnet20, resnet32, vgg11, vgg16, vgg19, wrn-<depth>-<k>"
@@ -55,6 +55,10 @@ def load_without_network(mp, tp):
 def load_offline(mp, tp):
     mp.setenv("THERMO_OFFLINE", "1")
     return data.load("cifar10", root=tp)
+
+
+def tb_model():
+    return models.build("resnet20", (1, 8, 8), 3, width=0.5)
 
 
 def zero_layer_alpha():
@@ -154,6 +158,19 @@ CASES = [
      lambda mp, tp: __import__("thermo.ntk").ntk.check_implementation("structured_derivatives"), ConfigError,
      "empirical-NTK implementation 'structured_derivatives' (STRUCTURED_DERIVATIVES) fails with jax 0.5.3 "
      "(see shared/STACK.md); use 'jacobian' or 'vector_products'"),
+    ("TempBalance with s1 >= s2", lambda mp, tp: TempBalance(tb_model(), 1.2, 0.8), ConfigError,
+     "need 0 < s1 < s2 for the LR scaling range, got s1=1.2, s2=0.8"),
+    ("TempBalance with an unknown metric", lambda mp, tp: TempBalance(tb_model(), metric="alpha_ks"), ConfigError,
+     "metric must be one of ('alpha_hill', 'spectral_norm', 'alpha_weighted'), got 'alpha_ks'"),
+    ("TempBalance every < 1", lambda mp, tp: TempBalance(tb_model(), every=0), ConfigError,
+     "every must be 'epoch' or a positive number of steps, got 0"),
+    ("a model with no layer left to tune", lambda mp, tp: TempBalance(models.build("convnet", (1, 8, 8), 3, width=0.1)),
+     ConfigError, "TempBalance found no layer to tune in ConvNet: it leaves out the first and the last Conv2d/Linear "
+     "layer and every layer with fewer than 50 eigenvalues"),
+    ("lambda_sr < 0", lambda mp, tp: SpectralNormRegularizer(tb_model(), -0.01), ConfigError,
+     "lambda_sr must be a non-negative number, got -0.01"),
+    ("unknown augmentation", lambda mp, tp: fit_with(augment="mixup"), ConfigError,
+     "augment must be one of ('none', 'crop-flip'), got 'mixup'"),
     ("non-positive decay exponent", lambda mp, tp: check_s_vs_alpha({"sizes": [16], "s_values": [0.5, -1]}),
      ConfigError, r"every decay exponent s must be positive, got [0.5, -1]"),
 ]

@@ -27,12 +27,13 @@ def env(tmp_path):
     return {**os.environ, "THERMO_CHECKPOINTS": str(tmp_path / "ckpt"), "THERMO_PROGRESS": "0"}
 
 
-def test_kill_9_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path, env):
-    ref = start("train_job.py", "ref", tmp_path / "ref", 0.0, env=env)
+@pytest.mark.parametrize("mode", ["plain", "tempbalance"])
+def test_kill_9_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path, env, mode):
+    ref = start("train_job.py", "ref", tmp_path / "ref", 0.0, mode, env=env)
     assert ref.wait(timeout=120) == 0, ref.stderr.read().decode()
 
     ckpt = tmp_path / "ckpt" / "cut" / "last.pt"
-    job = start("train_job.py", "cut", tmp_path / "cut", 0.01, env=env)  # 16 steps x 10 ms per epoch
+    job = start("train_job.py", "cut", tmp_path / "cut", 0.01, mode, env=env)  # 16 steps x 10 ms per epoch
     deadline = time.time() + 120
     while not ckpt.exists():  # wait for the first finished epoch
         assert job.poll() is None and time.time() < deadline, "training ended before it could be killed"
@@ -45,7 +46,7 @@ def test_kill_9_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path, env):
     epochs_before = torch.load(ckpt, weights_only=True)["epoch"]
     assert 1 <= epochs_before < 5
 
-    again = start("train_job.py", "cut", tmp_path / "cut", 0.0, env=env)
+    again = start("train_job.py", "cut", tmp_path / "cut", 0.0, mode, env=env)
     assert again.wait(timeout=120) == 0, again.stderr.read().decode()
     got, want = json.loads((tmp_path / "cut.json").read_text()), json.loads((tmp_path / "ref.json").read_text())
     assert got["resumed_from_epoch"] == epochs_before

@@ -152,6 +152,7 @@ def layer_metrics(
     xmin_rule: str = "eq3",
     min_eigs: int = MIN_EIGS,
     with_eigs: bool = False,
+    names=None,
 ) -> list[dict]:
     """Per-layer HT-SR metrics of every Linear/Conv2d layer.
 
@@ -162,9 +163,13 @@ def layer_metrics(
     unreliable; TempBalance excludes such layers, e.g. the first conv and the classifier).
     A layer whose alpha cannot be estimated (zero weights) gets ``alpha_hill = nan`` and its
     reason in ``note``. ``with_eigs`` adds each layer's ESD (ascending numpy array) as ``eigs``.
+    ``names`` restricts the records to those layers (the others are not computed).
     """
     torch = _torch()
     layers = weight_layers(model)
+    if names is not None:  # only these layers (e.g. the ones TempBalance tunes)
+        wanted = set(names)
+        layers = [(n, m) for n, m in layers if n in wanted]
     groups: dict[tuple, list[int]] = {}
     for i, (_, m) in enumerate(layers):
         groups.setdefault((tuple(m.weight.shape), m.weight.device, m.weight.dtype), []).append(i)

@@ -42,6 +42,7 @@ from thermo.results import config_hash
 
 SCHEDULES = ("constant", "cosine", "step")
 OPTIMIZERS = ("sgd", "adam")
+AUGMENTATIONS = ("none", "crop-flip")
 
 
 @dataclass
@@ -62,6 +63,9 @@ class TrainConfig:
     device: str = "auto"
     eval_every: int = 1  # evaluate on the test set every this many epochs (and always after the last)
     eval_steps: tuple = ()  # also evaluate after these global steps (e.g. log-spaced, see log_spaced_steps)
+    lr_per_step: bool = True  # False: the schedule moves once per epoch (torch's scheduler.step() per epoch)
+    augment: str = "none"  # "crop-flip": random crop after zero padding and horizontal flip, on the device
+    augment_padding: int = 4
 
     def validate(self) -> TrainConfig:
         if not (isinstance(self.epochs, int) and self.epochs >= 1):
@@ -80,6 +84,10 @@ class TrainConfig:
             raise ConfigError(f"weight_decay cannot be negative, got {self.weight_decay}")
         if any(not 0 < m < 1 for m in self.step_milestones):
             raise ConfigError("step_milestones are fractions of training, each in (0, 1)")
+        if self.augment not in AUGMENTATIONS:
+            raise ConfigError(f"augment must be one of {AUGMENTATIONS}, got {self.augment!r}")
+        if not (isinstance(self.augment_padding, int) and self.augment_padding >= 0):
+            raise ConfigError(f"augment_padding must be a non-negative integer, got {self.augment_padding!r}")
         if not (isinstance(self.eval_every, int) and self.eval_every >= 1):
             raise ConfigError(f"eval_every must be a positive integer, got {self.eval_every!r}")
         if any(not (isinstance(t, int) and t >= 1) for t in self.eval_steps):
@@ -96,6 +104,21 @@ class TrainConfig:
         if self.schedule == "step":
             return self.lr * self.step_gamma ** sum(frac >= m for m in self.step_milestones)
         return self.lr
+
+
+def crop_flip(x: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:
+    """Random crop of the original size after zero-padding by ``padding`` pixels on each side, then a
+    horizontal flip with probability 1/2, independently per image, as one batched gather on the
+    batch's device (torchvision's RandomCrop(padding) + RandomHorizontalFlip, without a loop)."""
+    b, _, h, w = x.shape
+    offsets = torch.randint(0, 2 * padding + 1, (2, b), generator=generator).to(x.device)
+    flips = (torch.rand(b, generator=generator) < 0.5).to(x.device)
+    padded = nn.functional.pad(x, (padding, padding, padding, padding))
+    rows = offsets[0, :, None] + torch.arange(h, device=x.device)  # (b, h)
+    cols = offsets[1, :, None] + torch.arange(w, device=x.device)  # (b, w)
+    cols = torch.where(flips[:, None], cols.flip(1), cols)
+    idx = torch.arange(b, device=x.device)[:, None, None]
+    return padded.permute(0, 2, 3, 1)[idx, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2).contiguous()
 
 
 def log_spaced_steps(last: int, per_decade: int = 20, first: int = 1) -> tuple:
@@ -313,10 +336,13 @@ def fit(
         perm = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(
             config.seed * 1_000_003 + epoch))
         run_loss, run_correct, seen = 0.0, 0, 0
+        augment_rng = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch + 7919)
         for b in range(steps_per_epoch):
             idx = perm[b * config.batch_size:(b + 1) * config.batch_size]
             x, y = train_set.x[idx].to(device), train_set.y[idx].to(device)
-            lr_now = config.base_lr(epoch + b / steps_per_epoch)
+            if config.augment == "crop-flip":
+                x = crop_flip(x, config.augment_padding, augment_rng)
+            lr_now = config.base_lr(epoch + (b / steps_per_epoch if config.lr_per_step else 0.0))
             for group in optimizer.param_groups:
                 group["lr"] = lr_now * group.get("lr_scale", 1.0)
             optimizer.zero_grad(set_to_none=True)
@@ -362,7 +388,7 @@ def fit(
             status, diverged_at = "diverged", state.step
             break
         state.log_epoch("epoch", epoch + 1)
-        state.log_epoch("lr", config.base_lr(epoch + 1 - 1 / steps_per_epoch))
+        state.log_epoch("lr", config.base_lr(epoch + (1 - 1 / steps_per_epoch if config.lr_per_step else 0.0)))
         state.log_epoch("train_loss", run_loss / seen)
         state.log_epoch("train_acc", run_correct / seen)
         state.log_epoch("test_loss", test_loss)
