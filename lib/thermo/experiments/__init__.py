@@ -51,7 +51,14 @@ def get(experiment_id: str) -> Experiment:
 
 
 def load_all() -> None:
-    from thermo.experiments import l2_autol2, l2_kernel, l2_tstar, lr_sweep, tempbalance_esd  # noqa: F401
+    from thermo.experiments import (  # noqa: F401
+        l2_autol2,
+        l2_kernel,
+        l2_tstar,
+        lr_sweep,
+        tempbalance_esd,
+        tempbalance_train,
+    )
 
 
 def run(experiment_id: str, profile: str, store: Store | None = None, recompute: bool = False) -> list[dict]:
