@@ -124,3 +124,14 @@ def test_stax_init_has_the_stated_variance():
     w = model.net[1].weight
     assert w.var().item() == pytest.approx(2.0 / 400, rel=0.02)
     assert torch.count_nonzero(model.net[1].bias) == 0
+
+
+def test_peak_after_the_training_set_is_fitted():
+    steps = [1, 10, 100, 1000, 10000]
+    acc = [0.1, 0.86, 0.85, 0.855, 0.84]  # an early peak during fitting, a later one after it
+    assert l2.fitted_step(steps, [0.2, 0.9, 1.0, 1.0, 1.0]) == 100
+    assert l2.fitted_step(steps, [0.2, 0.9, 0.99, 0.99, 0.99]) is None
+    assert l2.time_to_peak(steps, acc, window=1).step == 10
+    assert l2.time_to_peak(steps, acc, window=1, after=100).step == 1000
+    with pytest.raises(ConfigError, match="no evaluation at or after step 20000"):
+        l2.time_to_peak(steps, acc, after=20000)

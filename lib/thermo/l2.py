@@ -35,7 +35,15 @@ class Peak:
     index: int  # position of t* among the evaluations
 
 
-def time_to_peak(steps, test_acc, window: int = 3) -> Peak:
+def fitted_step(steps, train_acc, level: float = 1.0) -> int | None:
+    """The first evaluation step at which the training accuracy reached ``level`` (None if never)."""
+    for s, a in zip(steps, train_acc):
+        if a >= level:
+            return int(s)
+    return None
+
+
+def time_to_peak(steps, test_acc, window: int = 3, after: int | None = None) -> Peak:
     """t*, the step of peak test accuracy, robust to evaluation noise.
 
     Rule: evaluations are taken on log-spaced steps; the accuracies are smoothed with a centred
@@ -43,7 +51,9 @@ def time_to_peak(steps, test_acc, window: int = 3) -> Peak:
     first step where the smoothed curve is largest. On a log-spaced grid the window spans a fixed
     *ratio* of steps, so the smoothing does not favour early or late peaks. ``window=1`` is the
     plain argmax. (A "first step within 0.1 pt of the maximum" rule flattens the law's slope on
-    flat peaks: it picks the early edge of the plateau.)
+    flat peaks: it picks the early edge of the plateau.) ``after`` restricts the search to steps
+    >= ``after`` (e.g. :func:`fitted_step`: the peak after the training set is fitted, when an
+    early peak during fitting competes with the late one).
     """
     s = np.asarray(steps, dtype=float)
     a = np.asarray(test_acc, dtype=float)
@@ -57,7 +67,10 @@ def time_to_peak(steps, test_acc, window: int = 3) -> Peak:
         raise ConfigError(f"window must be a positive odd integer, got {window!r}")
     h = window // 2
     smooth = np.array([a[max(0, i - h):i + h + 1].mean() for i in range(a.size)])
-    i = int(np.argmax(smooth))
+    start = 0 if after is None else int(np.searchsorted(s, after))
+    if start >= s.size:
+        raise ConfigError(f"no evaluation at or after step {after}")
+    i = start + int(np.argmax(smooth[start:]))
     return Peak(int(s[i]), float(smooth[i]), float(a.max()), i)
 
 

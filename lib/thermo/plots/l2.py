@@ -21,35 +21,51 @@ def runs_table(records):
     rows = []
     for r in records:
         c, d = r["config"], r["data"] or {}
+        fit_step = t_fit = None
+        if r["status"] == "ok" and d.get("train_acc"):
+            fit_step = l2.fitted_step(d["eval_steps"], d["train_acc"])
+            if fit_step is not None:
+                t_fit = l2.time_to_peak(d["eval_steps"], d["test_acc"], after=fit_step).step
         rows.append({"width": c["width"], "seed": c["seed"], "eta": c["eta"], "lam": c["lam"],
                      "eta_lam": c["eta"] * c["lam"], "steps": c["steps"], "status": r["status"],
                      "t_star": d.get("t_star"), "peak_acc": d.get("peak_acc"), "c": d.get("c"),
-                     "peak_at_end": d.get("peak_at_end"),
+                     "peak_at_end": d.get("peak_at_end"), "fitted_at": fit_step, "t_star_fit": t_fit,
+                     "fit_peak_at_end": (t_fit is not None and d.get("eval_steps")
+                                         and t_fit >= d["eval_steps"][-2]),
                      "final_train_acc": (d.get("train_acc") or [None])[-1]})
     return pd.DataFrame(rows).sort_values(["width", "eta", "lam", "seed"]).reset_index(drop=True)
 
 
-def passed_peak(table):
-    """Runs with lambda > 0 whose peak lies before the end of the run (t* is measured)."""
-    return table[(table.status == "ok") & (table.lam > 0) & (~table.peak_at_end.astype(bool))]
+DEFINITIONS = {"t_star": "peak_at_end", "t_star_fit": "fit_peak_at_end"}
 
 
-def slopes(table):
+def passed_peak(table, which: str = "t_star"):
+    """Runs with lambda > 0 whose peak (``which``: ``t_star`` the global peak, ``t_star_fit`` the
+    peak after the training set is fitted) lies before the end of the run."""
+    end = table[DEFINITIONS[which]].fillna(True).astype(bool)
+    return table[(table.status == "ok") & (table.lam > 0) & ~end & table[which].notna()]
+
+
+def slopes(table, which: str = "t_star"):
     """Per width: the log-log slope of t* (geometric mean over seeds) against eta*lambda, its
-    standard error, the number of (eta, lambda) points and c = eta*lambda*t* (median, range)."""
+    standard error, the number of (eta, lambda) points and c = eta*lambda*t* (median, range).
+    ``which`` picks the definition of t* (see :func:`passed_peak`)."""
     import pandas as pd
 
     rows = []
-    ok = passed_peak(table)
+    ok = passed_peak(table, which)
     for width, g in ok.groupby("width"):
         pts = g.groupby(["eta", "lam"]).agg(eta_lam=("eta_lam", "first"),
-                                            t_star=("t_star", lambda s: float(np.exp(np.log(s).mean()))))
+                                            t_star=(which, lambda s: float(np.exp(np.log(s.astype(float)).mean()))))
         if len(pts) < 3:
             continue
         fit = stats.loglog_fit(pts.eta_lam, pts.t_star)
-        rows.append({"width": width, "slope": fit.slope, "slope_se": fit.slope_se, "r2": fit.r2, "points": fit.n,
-                     "c_median": float(g.c.median()), "c_min": float(g.c.min()), "c_max": float(g.c.max())})
-    return pd.DataFrame(rows, columns=["width", "slope", "slope_se", "r2", "points", "c_median", "c_min", "c_max"])
+        c = g.eta_lam * g[which].astype(float)
+        rows.append({"width": width, "definition": which, "slope": fit.slope, "slope_se": fit.slope_se,
+                     "r2": fit.r2, "points": fit.n, "c_median": float(c.median()), "c_min": float(c.min()),
+                     "c_max": float(c.max())})
+    return pd.DataFrame(rows, columns=["width", "definition", "slope", "slope_se", "r2", "points", "c_median",
+                                       "c_min", "c_max"])
 
 
 def tstar_vs_product(ax, table):
