@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import thermo
-from thermo import claims, data, figures, htsr, l2, models, results, stats, sweep, train
+from thermo import actcool, apt, claims, data, figures, htsr, l2, models, results, stats, sweep, train
 from thermo.errors import ConfigError, CorruptRecord, DatasetNotFound
 from thermo.experiments import get as get_experiment
 from thermo.experiments.tempbalance_esd import check_s_vs_alpha
@@ -55,6 +55,20 @@ def load_without_network(mp, tp):
 def load_offline(mp, tp):
     mp.setenv("THERMO_OFFLINE", "1")
     return data.load("cifar10", root=tp)
+
+
+def target_above_ceiling():
+    ds = data.ArrayDataset(torch.rand(64, 1, 4, 4), torch.randint(0, 2, (64,)), "toy", "train", 2)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    ctl = actcool.ActCoolLR(actcool.linear_target(9.0, 10), lr_init=0.1, sigma=1.0)
+    train.fit(model, ds, ds, train.TrainConfig(epochs=1, lr=0.1, batch_size=32), callbacks=[ctl], progress=False)
+
+
+def all_experiments():
+    from thermo import experiments
+
+    experiments.load_all()
+    return experiments.REGISTRY
 
 
 def tb_model():
@@ -115,8 +129,7 @@ CASES = [
     ("unknown Hill threshold rule", lambda mp, tp: htsr.alpha_hill([1.0, 2.0, 3.0], xmin_rule="ks"), ConfigError,
      "xmin_rule must be one of ('eq3', 'official'), got 'ks'"),
     ("unknown experiment", lambda mp, tp: get_experiment("tb-fig99"), ConfigError,
-     "unknown experiment 'tb-fig99': choose one of l2-autol2, l2-eq1, l2-kernel-decay, l2-narrow, l2-tstar, "
-     "lr-sweep, tb-esd-fits, tb-s-vs-alpha"),
+     "unknown experiment 'tb-fig99': choose one of " + ", ".join(sorted(all_experiments()))),
     ("unknown executor", lambda mp, tp: sweep.run_sweep("lr-sweep", "smoke", executor="k8s"), ConfigError,
      "executor must be one of ('local', 'submitit-local', 'slurm'), got 'k8s'"),
     ("zero jobs", lambda mp, tp: sweep.run_sweep("lr-sweep", "smoke", jobs=0), ConfigError,
@@ -171,6 +184,19 @@ CASES = [
      "lambda_sr must be a non-negative number, got -0.01"),
     ("unknown augmentation", lambda mp, tp: fit_with(augment="mixup"), ConfigError,
      "augment must be one of ('none', 'crop-flip'), got 'mixup'"),
+    ("unknown APT granularity", lambda mp, tp: apt.APTProbe(granularity="channel"), ConfigError,
+     "granularity must be one of ('example', 'position', 'neuron'), got 'channel'"),
+    ("an LR grid that is not increasing", lambda mp, tp: apt.fit_erf([0.1, 0.01, 1.0], [0.1, 0.2, 0.9]), ConfigError,
+     "the learning-rate grid must be positive, finite and strictly increasing"),
+    ("an LR grid with zero", lambda mp, tp: apt.check_lr_grid([0.0, 0.1, 1.0]), ConfigError,
+     "the learning-rate grid must be positive, finite and strictly increasing"),
+    ("probabilities outside [0, 1] given to a fit", lambda mp, tp: apt.fit_exponential([0.1, 1, 10], [0.1, 0.5, 1.2]),
+     ConfigError, "probabilities must lie in [0, 1]"),
+    ("a model without ReLU modules", lambda mp, tp: apt.relu_layers(torch.nn.Sequential(torch.nn.Linear(2, 2))),
+     ConfigError, "Sequential has no nn.ReLU modules: APT needs ReLU modules to hook (functional relu calls cannot "
+     "be seen)"),
+    ("a target temperature above the ceiling", lambda mp, tp: target_above_ceiling(), ConfigError,
+     "the target temperature 9.00 is above the ceiling log2(2 B) = 6.00 for batches of 32 patterns"),
     ("non-positive decay exponent", lambda mp, tp: check_s_vs_alpha({"sizes": [16], "s_values": [0.5, -1]}),
      ConfigError, r"every decay exponent s must be positive, got [0.5, -1]"),
 ]

@@ -160,3 +160,36 @@ def test_eval_every_skips_epochs_but_not_the_last():
     res = train.fit(_toy_model(), ds, ds, train.TrainConfig(epochs=7, lr=0.1, batch_size=10, eval_every=3),
                     progress=False)
     assert res.history["epoch"] == [3, 6, 7]
+
+
+def test_onecycle_matches_torch_step_by_step():
+    cfg = train.TrainConfig(epochs=3, lr=0.2, schedule="onecycle")
+    m = torch.nn.Linear(2, 2)
+    opt = torch.optim.SGD(m.parameters(), lr=0.2)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.2, total_steps=3 * 17, cycle_momentum=False)
+    for i in range(3 * 17):
+        assert cfg.base_lr(i / 17, 17) == pytest.approx(opt.param_groups[0]["lr"], rel=1e-12)
+        opt.step()
+        sched.step()
+
+
+def test_sgdr_matches_torch_warm_restarts():
+    cfg = train.TrainConfig(epochs=30, lr=0.1, schedule="sgdr", sgdr_t0=5, sgdr_t_mult=2)
+    opt = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=5, T_mult=2)
+    for epoch in range(30):
+        assert cfg.base_lr(epoch) == pytest.approx(opt.param_groups[0]["lr"], abs=1e-15)
+        opt.step()
+        sched.step()
+
+
+def test_a_callback_can_take_over_the_lr_and_every_step_is_logged():
+    ds = _toy()
+
+    class Halve(train.Callback):
+        def on_batch_start(self, state, batch):
+            state.lr_override = 0.1 / (state.step + 1)
+
+    cfg = train.TrainConfig(epochs=2, lr=0.5, batch_size=4, log_lr_steps=True)
+    res = train.fit(_toy_model(), ds, ds, cfg, callbacks=[Halve()], progress=False)
+    assert res.step_history["lr"] == pytest.approx([0.1 / (i + 1) for i in range(10)])

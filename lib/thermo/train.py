@@ -7,9 +7,12 @@ by default) or Adam on in-memory tensors and returns a plain-data :class:`TrainR
   where ``base_lr`` is the config's schedule (constant, cosine, step) evaluated at the fractional
   epoch ``t``. Layer-wise methods (TempBalance) only write ``lr_scale`` on parameter groups, so
   they compose with any base schedule.
-- **Callbacks** (:class:`Callback`) see the run at train start, epoch start, after backward but
-  before the optimizer step (gradient terms such as spectral-norm regularization), after the
-  step (a second forward at the new weights for ActCoolR) and at epoch end. ``state.log_step``
+- **Callbacks** (:class:`Callback`) see the run at train start, epoch start, batch start (before
+  the forward: e.g. to attach hooks or keep the RNG state of a step), after backward but before
+  the optimizer step (gradient terms such as spectral-norm regularization), after the step (a
+  second forward at the new weights for ActCoolR) and at epoch end. A callback may take over the
+  base learning rate by setting ``state.lr_override`` (ActCoolLR); ``log_lr_steps`` records the
+  base LR of every step. ``state.log_step``
   and ``state.log_epoch`` add scalars to the history that lands in the results record.
 - **Divergence.** A non-finite loss stops the run; the result has status ``diverged`` and the
   global step where it happened (never an exception, never NaN curves).
@@ -40,7 +43,7 @@ from thermo.errors import ConfigError
 from thermo.paths import checkpoints_dir
 from thermo.results import config_hash
 
-SCHEDULES = ("constant", "cosine", "step")
+SCHEDULES = ("constant", "cosine", "step", "onecycle", "sgdr")
 OPTIMIZERS = ("sgd", "adam")
 AUGMENTATIONS = ("none", "crop-flip")
 
@@ -64,6 +67,12 @@ class TrainConfig:
     eval_every: int = 1  # evaluate on the test set every this many epochs (and always after the last)
     eval_steps: tuple = ()  # also evaluate after these global steps (e.g. log-spaced, see log_spaced_steps)
     lr_per_step: bool = True  # False: the schedule moves once per epoch (torch's scheduler.step() per epoch)
+    onecycle_pct_start: float = 0.3  # onecycle: torch's OneCycleLR(max_lr=lr, pct_start, div_factor, final_div_factor)
+    onecycle_div_factor: float = 25.0
+    onecycle_final_div_factor: float = 1e4
+    sgdr_t0: float = 10.0  # sgdr: torch's CosineAnnealingWarmRestarts(T_0 epochs, T_mult), eta_min = 0
+    sgdr_t_mult: int = 1
+    log_lr_steps: bool = False  # record the base LR used at every step in the step history ("lr")
     augment: str = "none"  # "crop-flip": random crop after zero padding and horizontal flip, on the device
     augment_padding: int = 4
 
@@ -82,6 +91,10 @@ class TrainConfig:
             raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
         if self.weight_decay < 0:
             raise ConfigError(f"weight_decay cannot be negative, got {self.weight_decay}")
+        if not 0 < self.onecycle_pct_start < 1:
+            raise ConfigError(f"onecycle_pct_start must be in (0, 1), got {self.onecycle_pct_start}")
+        if self.sgdr_t0 <= 0 or not (isinstance(self.sgdr_t_mult, int) and self.sgdr_t_mult >= 1):
+            raise ConfigError(f"sgdr needs t0 > 0 and an integer t_mult >= 1, got {self.sgdr_t0}, {self.sgdr_t_mult}")
         if any(not 0 < m < 1 for m in self.step_milestones):
             raise ConfigError("step_milestones are fractions of training, each in (0, 1)")
         if self.augment not in AUGMENTATIONS:
@@ -96,13 +109,38 @@ class TrainConfig:
             raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda[:i]', got {self.device!r}")
         return self
 
-    def base_lr(self, t: float) -> float:
-        """The schedule's learning rate at fractional epoch ``t`` (0 <= t <= epochs)."""
+    def base_lr(self, t: float, steps_per_epoch: int | None = None) -> float:
+        """The schedule's learning rate at fractional epoch ``t`` (0 <= t <= epochs).
+
+        ``onecycle`` follows torch's ``OneCycleLR`` (two phases, cosine annealing) step by step:
+        from ``lr / div_factor`` up to ``lr`` over the first ``pct_start`` of the steps, then down to
+        ``lr / (div_factor * final_div_factor)``; it needs ``steps_per_epoch``. ``sgdr`` follows
+        ``CosineAnnealingWarmRestarts`` with restarts after ``sgdr_t0`` epochs (times ``sgdr_t_mult``).
+        """
         frac = min(max(t / self.epochs, 0.0), 1.0)
         if self.schedule == "cosine":
             return 0.5 * self.lr * (1.0 + math.cos(math.pi * frac))
         if self.schedule == "step":
             return self.lr * self.step_gamma ** sum(frac >= m for m in self.step_milestones)
+        if self.schedule == "onecycle":
+            if not steps_per_epoch:
+                raise ConfigError("the onecycle schedule needs steps_per_epoch")
+            total = self.epochs * steps_per_epoch
+            step = min(int(round(t * steps_per_epoch)), total - 1)
+            initial = self.lr / self.onecycle_div_factor
+            final = initial / self.onecycle_final_div_factor
+            peak = float(self.onecycle_pct_start * total) - 1
+            if step <= peak:
+                start, end, pct = initial, self.lr, step / peak
+            else:
+                start, end, pct = self.lr, final, (step - peak) / (total - 1 - peak)
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        if self.schedule == "sgdr":
+            t_i, t_cur = self.sgdr_t0, t
+            while t_cur >= t_i:
+                t_cur -= t_i
+                t_i *= self.sgdr_t_mult
+            return 0.5 * self.lr * (1.0 + math.cos(math.pi * t_cur / t_i))
         return self.lr
 
 
@@ -154,6 +192,8 @@ class TrainState:
     history: dict = field(default_factory=dict)
     step_history: dict = field(default_factory=dict)
     batch_acc: float = float("nan")  # accuracy of the last step's batch (before its update)
+    lr_override: float | None = None  # a callback that drives the LR (ActCoolLR) sets the base LR here
+    lr: float = float("nan")  # the base LR of the current step (schedule or override)
 
     def log_epoch(self, name: str, value) -> None:
         self.history.setdefault(name, []).append(_scalar(value))
@@ -174,6 +214,7 @@ class Callback:
 
     def on_train_start(self, state: TrainState) -> None: ...
     def on_epoch_start(self, state: TrainState) -> None: ...
+    def on_batch_start(self, state: TrainState, batch) -> None: ...
     def before_optimizer_step(self, state: TrainState, batch) -> None: ...
     def after_optimizer_step(self, state: TrainState, batch, loss: float) -> None: ...
     def on_epoch_end(self, state: TrainState) -> None: ...
@@ -342,7 +383,15 @@ def fit(
             x, y = train_set.x[idx].to(device), train_set.y[idx].to(device)
             if config.augment == "crop-flip":
                 x = crop_flip(x, config.augment_padding, augment_rng)
-            lr_now = config.base_lr(epoch + (b / steps_per_epoch if config.lr_per_step else 0.0))
+            for cb in callbacks:
+                cb.on_batch_start(state, (x, y))
+            if state.lr_override is not None:
+                lr_now = state.lr_override
+            else:
+                lr_now = config.base_lr(epoch + (b / steps_per_epoch if config.lr_per_step else 0.0), steps_per_epoch)
+            state.lr = lr_now
+            if config.log_lr_steps:
+                state.step_history.setdefault("lr", []).append(lr_now)
             for group in optimizer.param_groups:
                 group["lr"] = lr_now * group.get("lr_scale", 1.0)
             optimizer.zero_grad(set_to_none=True)
@@ -388,7 +437,7 @@ def fit(
             status, diverged_at = "diverged", state.step
             break
         state.log_epoch("epoch", epoch + 1)
-        state.log_epoch("lr", config.base_lr(epoch + (1 - 1 / steps_per_epoch if config.lr_per_step else 0.0)))
+        state.log_epoch("lr", state.lr)
         state.log_epoch("train_loss", run_loss / seen)
         state.log_epoch("train_acc", run_correct / seen)
         state.log_epoch("test_loss", test_loss)
