@@ -65,6 +65,7 @@ results: $(STAMP) data
 bench: $(STAMP)
 	$(PY) benchmarks/esd.py
 	$(PY) benchmarks/tempbalance.py
+	$(PY) benchmarks/apt.py
 
 clean:
 	rm -rf _build book/_static/figures .pytest_cache .ruff_cache

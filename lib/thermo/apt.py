@@ -68,6 +68,8 @@ def pack(active: torch.Tensor, granularity: str) -> torch.Tensor:
         rows = active.flatten(2).transpose(1, 2).reshape(-1, active.shape[1])  # (B * H * W, C)
     else:
         rows = active.reshape(b, -1)
+    if rows.device.type == "cpu":  # numpy's packbits is about 30x faster than the torch expression below
+        return torch.from_numpy(np.packbits(rows.contiguous().numpy(), axis=1))
     pad = (-rows.shape[1]) % 8
     if pad:
         rows = nn.functional.pad(rows, (0, pad))
