@@ -15,7 +15,7 @@ from thermo.experiments.tempbalance_esd import check_s_vs_alpha
 from thermo.tempbalance import SpectralNormRegularizer, TempBalance, layer_lr_scales
 
 DATASETS = "fashion-mnist, mnist-5k, digits, mnist1d, cifar10, cifar100, svhn"
-MODELS = "mlp, convnet, resnet18, resnet34, resnet20, resnet32, vgg11, vgg16, vgg19, wrn-<depth>-<k>"
+MODELS = "mlp, convnet, fmnist-convnet, resnet18, resnet34, resnet20, resnet32, vgg11, vgg16, vgg19, wrn-<depth>-<k>"
 
 
 def fit_with(**kw):

@@ -45,3 +45,13 @@ def test_bad_model_arguments(name, kwargs, message):
     args = {"in_shape": (1, 28, 28), "num_classes": 10, **kwargs}
     with pytest.raises(ConfigError, match=message):
         models.build(name, **args)
+
+
+def test_fashion_benchmark_convnet_has_the_benchmark_shapes():
+    from thermo import models
+
+    m = models.build("fmnist-convnet", (1, 28, 28), 10)
+    # by hand from the benchmark's definition: 5x5x1x32 + 32, 5x5x32x64 + 64, 7*7*64 x 1024 + 1024, 1024 x 10 + 10
+    assert models.count_parameters(m) == 832 + 51_264 + 3_212_288 + 10_250
+    assert models.output_shape(m, (1, 28, 28)) == (10,)
+    assert len(models.relu_modules(m)) == 3

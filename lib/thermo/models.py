@@ -6,8 +6,9 @@ Every model takes the input shape ``(channels, height, width)`` and the class co
 hooks can capture each layer's activation pattern (ActCoolR chapter).
 
 ``build(name, in_shape, num_classes, width=1.0)`` is the one entry point used by experiments;
-names: ``mlp``, ``convnet``, ``resnet18``, ``resnet34``, ``resnet20``, ``resnet32``, ``vgg11``,
-``vgg16``, ``vgg19``, ``wrn-<depth>-<k>`` (e.g. ``wrn-16-4``; depth = 6n + 4).
+names: ``mlp``, ``convnet``, ``fmnist-convnet`` (the Fashion-MNIST benchmark's), ``resnet18``,
+``resnet34``, ``resnet20``, ``resnet32``, ``vgg11``, ``vgg16``, ``vgg19``, ``wrn-<depth>-<k>``
+(e.g. ``wrn-16-4``; depth = 6n + 4).
 """
 
 from __future__ import annotations
@@ -57,6 +58,29 @@ class ConvNet(nn.Module):
         self.classifier = nn.Sequential(
             nn.Flatten(), nn.Linear(flat, _w(hidden, width)), nn.ReLU(),
             nn.Linear(_w(hidden, width), num_classes),
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+class FashionConvNet(nn.Module):
+    """The ConvNet of the Fashion-MNIST benchmark (``benchmark/convnet.py`` in the documentation of
+    the Debian package ``dataset-fashion-mnist``), used by ActCoolR's Table 1: conv 5x5 with 32
+    channels ("same" padding), ReLU, 2x2 max-pool, conv 5x5 with 64, ReLU, max-pool, dense 1024,
+    ReLU, dropout 0.4, dense to the classes."""
+
+    def __init__(self, in_shape, num_classes, width=1.0, dropout=0.4):
+        super().__init__()
+        c, h, w = in_shape
+        c1, c2, hidden = _w(32, width), _w(64, width), _w(1024, width)
+        self.features = nn.Sequential(
+            nn.Conv2d(c, c1, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(c2 * (h // 4) * (w // 4), hidden), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(hidden, num_classes),
         )
 
     def forward(self, x):
@@ -187,7 +211,7 @@ RESNETS = {
     "resnet20": ((16, 32, 64), (3, 3, 3)),
     "resnet32": ((16, 32, 64), (5, 5, 5)),
 }
-NAMES = ("mlp", "convnet", *RESNETS, *VGG_CFG, "wrn-<depth>-<k>")
+NAMES = ("mlp", "convnet", "fmnist-convnet", *RESNETS, *VGG_CFG, "wrn-<depth>-<k>")
 
 
 def build(name: str, in_shape, num_classes: int, width: float = 1.0, **kwargs) -> nn.Module:
@@ -204,6 +228,8 @@ def build(name: str, in_shape, num_classes: int, width: float = 1.0, **kwargs) -
         return MLP(in_shape, num_classes, width=width, **kwargs)
     if key == "convnet":
         return ConvNet(in_shape, num_classes, width=width, **kwargs)
+    if key == "fmnist-convnet":
+        return FashionConvNet(in_shape, num_classes, width=width, **kwargs)
     if key in RESNETS:
         stages, blocks = RESNETS[key]
         return ResNet(in_shape, num_classes, stages, blocks, width=width)
