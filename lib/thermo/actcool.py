@@ -114,7 +114,7 @@ class ActCoolLR(Callback):
         self.probe.after_optimizer_step(state, batch, loss)
         if not had_probe:
             return
-        measured = state.step_history["apt"][-1]
+        measured = state.step_history[self.probe.key][-1]
         n = self.probe.n_patterns
         target = self.target(state.step + self.every)
         self.lr_from, self.lr_to = state.lr, self.next_lr(measured, state.lr, target, n)

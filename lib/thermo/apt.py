@@ -197,12 +197,13 @@ class APTProbe(Callback):
     At the start of a probed step it attaches hooks, so the step's own forward (theta_t) records
     the patterns, and keeps the random state; after the optimizer step one extra no-grad forward
     on the same batch at theta_{t+1} (same random state, BatchNorm statistics restored) gives the
-    patterns to compare. Per-layer T (``apt:<layer>``) and the mean (``apt``) go into the step
-    history; ``bytes_per_example`` is the pattern memory of one probe.
+    patterns to compare. Per-layer T (``<key>:<layer>``) and the mean (``<key>``, default ``apt``) go
+    into the step history; ``bytes_per_example`` is the pattern memory of one probe.
     """
 
-    def __init__(self, every: int = 10, granularity: str = "example", per_layer: bool = True):
+    def __init__(self, every: int = 10, granularity: str = "example", per_layer: bool = True, key: str = "apt"):
         check_granularity(granularity)
+        self.key = key
         if not (isinstance(every, int) and every >= 1):
             raise ConfigError(f"every must be a positive integer, got {every!r}")
         self.every, self.granularity, self.per_layer = every, granularity, per_layer
@@ -234,10 +235,10 @@ class APTProbe(Callback):
         temps = layer_temperatures(rec.patterns, after)
         self.n_patterns = min(unchanged_fraction(p, after[k])[1] for k, p in rec.patterns.items())
         self.last = temps
-        state.log_step("apt", mean_temperature(temps))
+        state.log_step(self.key, mean_temperature(temps))
         if self.per_layer:
             for name, t in temps.items():
-                state.log_step(f"apt:{name}", t)
+                state.log_step(f"{self.key}:{name}", t)
 
 
 # --- the learning-rate range and the erf model ----------------------------------------------------

@@ -52,6 +52,7 @@ def get(experiment_id: str) -> Experiment:
 
 def load_all() -> None:
     from thermo.experiments import (  # noqa: F401
+        actcoolr,
         l2_autol2,
         l2_kernel,
         l2_tstar,
