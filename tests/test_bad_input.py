@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import thermo
-from thermo import actcool, apt, claims, data, figures, htsr, l2, models, results, stats, sweep, train
+from thermo import actcool, apt, claims, data, figures, htsr, l2, models, results, softmax, stats, sweep, train
 from thermo.errors import ConfigError, CorruptRecord, DatasetNotFound
 from thermo.experiments import get as get_experiment
 from thermo.experiments.tempbalance_esd import check_s_vs_alpha
@@ -197,6 +197,17 @@ CASES = [
      "be seen)"),
     ("a target temperature above the ceiling", lambda mp, tp: target_above_ceiling(), ConfigError,
      "the target temperature 9.00 is above the ceiling log2(2 B) = 6.00 for batches of 32 patterns"),
+    ("beta <= 0", lambda mp, tp: softmax.torch_beta_loss(0.0), ConfigError,
+     "the inverse temperature beta must be a positive finite number, got 0.0"),
+    ("beta not finite", lambda mp, tp: softmax.effective_lr(0.1, float("inf")),
+     ConfigError, "the inverse temperature beta must be a positive finite number, got inf"),
+    ("correlation c outside [-1, 1]", lambda mp, tp: softmax.check_correlation(1.5),
+     ConfigError, "the correlation c must lie in [-1, 1], got 1.5"),
+    ("labels out of range", lambda mp, tp: softmax.check_labels(np.array([0, 3]), 3),
+     ConfigError, "labels must lie in 0..2 for 3 classes, got 0..3"),
+    ("mismatched shapes given to tau_z_theory",
+     lambda mp, tp: softmax.tau_z_theory(np.eye(4), np.zeros((5, 3)), np.zeros((5, 3)), 1.0),
+     ConfigError, "ntk must be (5, 5) or (5, 5, 3, 3) for z0 of shape (5, 3), got (4, 4)"),
     ("non-positive decay exponent", lambda mp, tp: check_s_vs_alpha({"sizes": [16], "s_values": [0.5, -1]}),
      ConfigError, r"every decay exponent s must be positive, got [0.5, -1]"),
 ]

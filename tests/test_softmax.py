@@ -1,0 +1,115 @@
+"""thermo.softmax: the beta cross-entropy against finite differences and torch, the eta*beta^2
+collapse of the linearized model, the correlated initialization, and tau_z where it is exact."""
+
+import math
+
+import numpy as np
+import pytest
+
+jax = pytest.importorskip("jax")
+jnp = jax.numpy
+
+from thermo import ntk, softmax  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def float64():
+    ntk.enable_float64(True)
+    yield
+    ntk.enable_float64(False)
+
+
+def test_beta_cross_entropy_and_its_gradient():
+    rng = np.random.default_rng(0)
+    z = jnp.asarray(rng.normal(size=(6, 4)))
+    y = np.array([0, 3, 1, 1, 2, 0])
+    beta = 2.5
+    direct = -np.mean([np.log(np.exp(beta * np.asarray(z)[i, y[i]]) / np.exp(beta * np.asarray(z)[i]).sum())
+                       for i in range(6)])
+    assert float(softmax.beta_cross_entropy(z, y, beta)) == pytest.approx(direct, rel=1e-12)
+    grad = np.asarray(jax.grad(lambda a: softmax.beta_cross_entropy(a, y, beta))(z))
+    eps, fd = 1e-6, np.zeros((6, 4))
+    for i in range(6):
+        for j in range(4):
+            e = np.zeros((6, 4))
+            e[i, j] = eps
+            fd[i, j] = (float(softmax.beta_cross_entropy(z + e, y, beta))
+                        - float(softmax.beta_cross_entropy(z - e, y, beta))) / (2 * eps)
+    assert grad == pytest.approx(fd, abs=1e-8)
+
+
+def test_torch_beta_loss_equals_the_jax_one():
+    import torch
+
+    rng = np.random.default_rng(1)
+    z, y = rng.normal(size=(5, 3)), np.array([0, 2, 1, 1, 0])
+    ours = softmax.torch_beta_loss(0.3)(torch.tensor(z), torch.tensor(y))
+    assert float(ours) == pytest.approx(float(softmax.beta_cross_entropy(jnp.asarray(z), y, 0.3)), rel=1e-12)
+    assert softmax.effective_lr(0.1, 3.0) == pytest.approx(0.9)
+
+
+def body(width=32):
+    stax = ntk.neural_tangents().stax
+    return stax.serial(stax.Dense(width, W_std=2**0.5, parameterization="standard"), stax.Relu())
+
+
+def test_correlated_initialization():
+    init, apply_body, _ = body()
+    x = jnp.asarray(np.random.default_rng(2).normal(size=(10, 5)))
+    # c = -1: the frozen copy cancels the trained one exactly
+    f, p = softmax.correlated_network(init, apply_body, 32, 3, x.shape, c=-1.0, seed=0)
+    assert float(jnp.abs(f(p, x)).max()) < 1e-12
+    # the NTK of the trained parameters does not depend on c
+    kernels = []
+    for c in (-0.7, 0.3, 1.0):
+        f, p = softmax.correlated_network(init, apply_body, 32, 3, x.shape, c=c, seed=5)
+        kernels.append(np.asarray(ntk.empirical_ntk(f, p, x)))
+    assert kernels[0] == pytest.approx(kernels[1], rel=1e-10) and kernels[1] == pytest.approx(kernels[2], rel=1e-10)
+    # ||z_c||^2 = (1 + c) ||z||^2 in expectation over initializations (Monte Carlo, 400 seeds)
+    for c in (-0.5, 0.0, 0.5):
+        num = den = 0.0
+        for seed in range(400):
+            f, p = softmax.correlated_network(init, apply_body, 32, 3, x.shape, c=c, seed=seed)
+            num += float(jnp.sum(f(p, x) ** 2))
+            den += float(jnp.sum((apply_body(p[0], x) @ p[1]) ** 2))
+        assert num / den == pytest.approx(1 + c, rel=0.08)
+
+
+def linear_model(seed=0, d=5, k=3):
+    init, apply_fn, _ = ntk.mlp([], k, bias=False)
+    x = jnp.asarray(np.random.default_rng(seed).normal(size=(12, d)))
+    _, params = init(jax.random.PRNGKey(seed), x.shape)
+    y = np.random.default_rng(seed + 1).integers(0, k, 12)
+    return apply_fn, params, x, y
+
+
+def test_eta_beta_squared_collapse_of_the_linearized_model():
+    """Two runs with the same eta * beta^2 and the same Z0 (= 0, c = -1) give the same Z(t)."""
+    init, apply_body, _ = body(16)
+    x = jnp.asarray(np.random.default_rng(3).normal(size=(12, 5)))
+    y = np.random.default_rng(4).integers(0, 3, 12)
+    f, p = softmax.correlated_network(init, apply_body, 16, 3, x.shape, c=-1.0, seed=1)
+    trajs = []
+    for beta, eta in ((0.1, 20.0), (2.0, 0.05)):
+        res = ntk.gd(f, p, x, jnp.asarray(y), lambda z, t, b=beta: softmax.beta_cross_entropy(z, t, b) * len(t),
+                     eta, 30, record=[5, 30], linearized=True)
+        trajs.append([beta * o for o in res.linear_outputs["train"]])
+    for a, b in zip(*trajs):
+        assert a == pytest.approx(b, rel=1e-9, abs=1e-12)
+
+
+def test_tau_z_theory_is_exact_for_a_linear_model():
+    apply_fn, params, x, y = linear_model()
+    beta, eta = 1.7, 1e-3
+    onehot = np.eye(3)[y]
+    res = ntk.gd(apply_fn, params, x, jnp.asarray(y), lambda z, t: softmax.beta_cross_entropy(z, t, beta) * len(t),
+                 eta, 1, record=[0, 1])
+    z_traj = [beta * o for o in res.outputs["train"]]
+    theta = np.asarray(ntk.empirical_ntk(apply_fn, params, x, trace=False))
+    predicted = softmax.tau_z_theory(theta, z_traj[0], onehot, softmax.effective_lr(eta, beta))
+    assert softmax.tau_z_empirical([0, 1], z_traj) == pytest.approx(predicted, rel=1e-9)
+    # a linear model has no non-linear part
+    lin = ntk.gd(apply_fn, params, x, jnp.asarray(y), lambda z, t: softmax.beta_cross_entropy(z, t, beta) * len(t),
+                 eta, 1, record=[0, 1], linearized=True)
+    assert math.isinf(softmax.tau_nl_empirical([0, 1], lin.outputs["train"], lin.linear_outputs["train"])) or \
+        softmax.tau_nl_empirical([0, 1], lin.outputs["train"], lin.linear_outputs["train"]) > 1e8
