@@ -102,9 +102,10 @@ def tstar_vs_product(ax, table):
     ax.legend(fontsize=7)
 
 
-def collapse(ax, records, width: int, seed: int, physical: bool = True):
+def collapse(ax, records, width: int, seed: int, physical: bool = True, ymin: float | None = None):
     """Test accuracy against eta*lambda*t (``physical``) or against the step t, one curve per
-    (eta, lambda) run of one width and seed; lambda = 0 is drawn against steps only."""
+    (eta, lambda) run of one width and seed; lambda = 0 is drawn against steps only. ``ymin`` zooms
+    on the late phase (the peak), leaving the fitting phase below the axis."""
     runs = [r for r in records if r["config"]["width"] == width and r["config"]["seed"] == seed
             and r["status"] == "ok"]
     etas = sorted({r["config"]["eta"] for r in runs})
@@ -118,6 +119,8 @@ def collapse(ax, records, width: int, seed: int, physical: bool = True):
         ax.plot(x, d["test_acc"], color=color, lw=1, alpha=0.8,
                 label=f"eta {c['eta']:g}, lambda {c['lam']:g}")
     ax.set_xscale("log")
+    if ymin is not None:
+        ax.set_ylim(bottom=ymin)
     ax.set_xlabel("eta * lambda * t" if physical else "step t")
     ax.set_ylabel("test accuracy")
     ax.set_title(f"width {width}, seed {seed}: " + ("physical time" if physical else "steps"))
