@@ -1,8 +1,12 @@
 import os
 
 import pytest
+import torch
 
 os.environ.setdefault("THERMO_PROGRESS", "0")
+# One torch thread, like every point of a sweep: results recomputed here match the stored records,
+# and small operations do not slow down by spinning threads when the cores are shared (CI: 2 cores).
+torch.set_num_threads(1)
 
 
 @pytest.fixture

@@ -211,7 +211,7 @@ def assess(claim: Claim, profile: str) -> Assessment:
     """The claim's status in ``profile`` from cached results only (never an exception for
     missing results: ``not yet tested`` with the reason)."""
     if claim.measure is None:
-        return Assessment(claim, profile, "not yet tested", None, "no experiment for it yet")
+        return Assessment(claim, profile, "not yet tested", None, "its chapter does not measure it yet")
     try:
         m = claim.measure(profile)
     except MissingResults as err:

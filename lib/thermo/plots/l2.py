@@ -146,6 +146,16 @@ def peak_vs_lambda(ax, table, eta: float):
     ax.legend(fontsize=7)
 
 
+def peak_vs_eta(table):
+    """Notes, item 2: at a fixed lambda, the peak accuracy for every eta that ran it (mean over
+    seeds); only the lambdas that several learning rates share."""
+    g = table[(table.status == "ok") & (table.lam > 0)]
+    shared = g.groupby("lam").eta.nunique()
+    g = g[g.lam.isin(shared[shared > 1].index)]
+    return (g.groupby(["width", "lam", "eta"]).peak_acc.agg(["mean", "min", "max", "count"]).reset_index()
+            .rename(columns={"mean": "peak accuracy (mean)", "count": "seeds"}))
+
+
 def best_within(record, budget: int) -> float | None:
     """The best test accuracy a run reached within ``budget`` steps (None before its first evaluation)."""
     d = record["data"]
