@@ -15,3 +15,13 @@ def tmp_root(tmp_path, monkeypatch):
     monkeypatch.setenv("THERMO_ROOT", str(tmp_path))
     monkeypatch.setenv("THERMO_CHECKPOINTS", str(tmp_path / "ckpt"))
     return tmp_path
+
+
+@pytest.fixture(scope="module")
+def jax_float64():
+    """JAX in float64 for a module's kernel checks, back to float32 afterwards."""
+    from thermo import ntk
+
+    ntk.enable_float64(True)
+    yield
+    ntk.enable_float64(False)

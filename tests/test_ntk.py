@@ -11,12 +11,7 @@ jnp = jax.numpy
 from thermo import l2, ntk  # noqa: E402
 from thermo.errors import ConfigError  # noqa: E402
 
-
-@pytest.fixture(scope="module", autouse=True)
-def float64():
-    ntk.enable_float64(True)
-    yield
-    ntk.enable_float64(False)
+pytestmark = pytest.mark.usefixtures("jax_float64")
 
 
 def data(n=12, d=5, seed=0):

@@ -11,12 +11,7 @@ jnp = jax.numpy
 
 from thermo import ntk, softmax  # noqa: E402
 
-
-@pytest.fixture(scope="module", autouse=True)
-def float64():
-    ntk.enable_float64(True)
-    yield
-    ntk.enable_float64(False)
+pytestmark = pytest.mark.usefixtures("jax_float64")
 
 
 def test_beta_cross_entropy_and_its_gradient():
