@@ -23,18 +23,23 @@ import torch
 from thermo import htsr, models
 
 
-def baseline_alphas(model, conv_norm=0.5):
-    alphas = []
+def official_esds(model, conv_norm=0.5):
+    """(name, ascending eigenvalues) per Conv2d/Linear layer, the official code's way: one float32
+    ``svdvals`` call per layer on the pooled conv slices scaled by ``sqrt(conv_norm)``."""
+    out = []
     with torch.no_grad():
-        for _, m in htsr.weight_layers(model):
+        for name, m in htsr.weight_layers(model):
             w = m.weight.data.clone()
             if w.ndim == 4:
                 w = torch.flatten(w, start_dim=2) * math.sqrt(conv_norm)
                 w = w.transpose(1, 2).transpose(0, 1)
             eigs = torch.square(torch.linalg.svdvals(w.float()).flatten())
-            eigs, _ = torch.sort(eigs, descending=False)
-            alphas.append(htsr.alpha_hill(eigs.double().numpy()))
-    return np.array(alphas)
+            out.append((name, torch.sort(eigs, descending=False).values))
+    return out
+
+
+def baseline_alphas(model, conv_norm=0.5):
+    return np.array([htsr.alpha_hill(eigs.double().numpy()) for _, eigs in official_esds(model, conv_norm)])
 
 
 def ours_alphas(model):

@@ -19,12 +19,12 @@ Prints both, then ``ratio=<baseline/ours>`` of the balancing step last.
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import time
 
 import numpy as np
 import torch
+from esd import official_esds  # benchmarks/ is on the path when run as a script
 
 from thermo import htsr, models, train
 from thermo.tempbalance import TempBalance, n_eigs
@@ -33,19 +33,13 @@ from thermo.tempbalance import TempBalance, n_eigs
 def official_style_rebuild(model, optimizer, s1=0.5, s2=1.5, conv_norm=0.5, min_eigs=50):
     """Written from the description of the official ``build_optimizer_param_group``: one SVD per layer."""
     names, alphas, counts = [], [], []
-    with torch.no_grad():
-        for name, m in htsr.weight_layers(model):
-            w = m.weight.data.clone()
-            if w.ndim == 4:
-                w = torch.flatten(w, start_dim=2) * math.sqrt(conv_norm)
-                w = w.transpose(1, 2).transpose(0, 1)
-            eigs = torch.sort(torch.square(torch.linalg.svdvals(w).flatten())).values
-            i = len(eigs) // 2
-            logs = torch.log(eigs)
-            n = float(len(eigs) - i)
-            alphas.append(float(1 + n / (torch.sum(logs[i:]) - n * logs[i])))
-            names.append(name)
-            counts.append(len(eigs))
+    for name, eigs in official_esds(model, conv_norm):
+        i = len(eigs) // 2  # the official "median" rule: the upper half, its own minimum as xmin
+        logs = torch.log(eigs)
+        n = float(len(eigs) - i)
+        alphas.append(float(1 + n / (torch.sum(logs[i:]) - n * logs[i])))
+        names.append(name)
+        counts.append(len(eigs))
     keep = [k for k in range(1, len(names) - 1) if counts[k] >= min_eigs]
     scores = np.array([alphas[k] for k in keep])
     rates = np.interp(scores, [scores.min(), scores.max()], [s1, s2])
