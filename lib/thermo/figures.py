@@ -73,7 +73,7 @@ def set_chapter(docname: str) -> None:
 
 def reproduces(figure_id: str) -> dict:
     """The paper and place a figure id refers to: ``tb-fig9-...`` -> TempBalance, Fig. 9;
-    ``l2-figs9-...`` -> Fig. S9 (supplement); ``ac-table1-...`` -> Table 1; else no place."""
+    ``l2-figs9-...`` -> Fig. S9 (supplement); ``ac-table1-...`` -> Table 1; ``tb-alg1-...`` -> Algorithm 1; else no place."""
     from thermo.claims import PAPERS
 
     head, _, rest = figure_id.partition("-")
@@ -81,7 +81,7 @@ def reproduces(figure_id: str) -> dict:
     token = rest.split("-")[0]
     place = None
     for pattern, fmt in ((r"figs(\d+[a-z]?)", "Fig. S{}"), (r"fig(\d+[a-z]?)", "Fig. {}"),
-                         (r"table(\d+)", "Table {}")):
+                         (r"table(\d+)", "Table {}"), (r"alg(\d+)", "Algorithm {}")):
         found = re.fullmatch(pattern, token)
         if found:
             place = fmt.format(found[1])

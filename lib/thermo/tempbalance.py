@@ -149,6 +149,24 @@ class TempBalance(Callback):
         groups.append({"params": rest, "name": "untuned", "lr_scale": 1.0, "weight_decay": weight_decay})
         return groups
 
+    def plan(self) -> list[dict]:
+        """Every Conv2d/Linear layer, in order: weight shape, number of eigenvalues, whether it is
+        tuned (or why not), the BatchNorms that follow it, and for tuned layers the metric now and
+        the factor eq. (2) gives it."""
+        from thermo import htsr
+
+        scales = self.scales()
+        layers = htsr.weight_layers(self.model)
+        rows = []
+        for i, (name, m) in enumerate(layers):
+            k = n_eigs(m.weight.shape)
+            reason = ("first layer" if i == 0 else "last layer" if i == len(layers) - 1
+                      else f"fewer than {self.min_eigs} eigenvalues" if k < self.min_eigs else "")
+            rows.append({"layer": name, "shape": tuple(m.weight.shape), "eigenvalues": k, "tuned": name in scales,
+                         "why not": reason, "batchnorms": [bn for bn, c in self.batchnorms.items() if c == name],
+                         self.metric: self.last["metric"].get(name), "factor": scales.get(name)})
+        return rows
+
     # --- the metric and eq. 2 ---------------------------------------------------------------------
     def metrics(self) -> dict[str, float]:
         """The metric of every tuned layer now (one batched eigensolve per weight shape)."""

@@ -196,14 +196,34 @@ register(Experiment("tb-every", VERSION, every_configs, tb_run,
 
 # --- the claim ------------------------------------------------------------------------------------
 
-def main_table(profile: str):
-    """Fig. 3's runs at the main settings (every seed): one row per (arch, method, seed)."""
+def runs_frame(records):
+    """One row per training run of the ``tb-*`` experiments: its settings, status, final test
+    accuracy and timings (``tb_share`` = seconds inside TempBalance / seconds of training)."""
+    import pandas as pd
+
+    rows = []
+    for r in records:
+        c, d = r["config"], r.get("data") or {}
+        train_s = d.get("train_seconds") or np.nan
+        rows.append({
+            "model": c["model"], "width": c["width"], "method": c["method"], "seed": c["seed"], "lr": c["lr"],
+            "lambda_sr": c["lambda_sr"], "metric": c["metric"], "every": str(c["every"]) if c["every"] else None,
+            "status": r["status"], "test_acc": d.get("final_test_acc", np.nan) if r["status"] == "ok" else np.nan,
+            "train_seconds": train_s, "tb_seconds": d.get("tb_seconds", 0.0), "tb_calls": d.get("tb_calls", 0),
+            "tb_share": d.get("tb_seconds", 0.0) / train_s,
+        })
+    return pd.DataFrame(rows)
+
+
+def main_table(profile: str, records=None):
+    """Fig. 3's runs at the main settings (every seed): one row per (arch, method, seed), from
+    ``records`` (default: the cached ones)."""
     import pandas as pd
 
     rows = []
     main = {config_hash("tb-fig3-main", VERSION, c) for arch in ARCHS[profile] for s in SEEDS[profile]
             for c in [point(profile, arch, m, s) for m in METHODS]}
-    for r in claims.cached_records("tb-fig3-main", profile):
+    for r in records if records is not None else claims.cached_records("tb-fig3-main", profile):
         if r["config_hash"] in main and r["status"] == "ok":
             c = r["config"]
             rows.append({"model": c["model"], "method": c["method"], "seed": c["seed"], "lr": c["lr"],
@@ -240,3 +260,132 @@ def final_alphas(records) -> list[dict]:
              "layer": L["name"], "alpha": L["alpha_hill"]}
             for r in records if r["status"] == "ok" for L in r["data"].get("layers", [])
             if np.isfinite(L["alpha_hill"])]
+
+
+def frame(experiment_id: str, profile: str):
+    """The cached records of one ``tb-*`` experiment as a :func:`runs_frame` (MissingResults if none)."""
+    return runs_frame(claims.cached_records(experiment_id, profile))
+
+
+def _paired(a, b, what: str) -> claims.Measurement:
+    if len(a) < 2:
+        raise claims.MissingResults(f"{len(a)} pair(s) for {what}; a confidence interval needs 2")
+    d = stats.paired_difference(a, b)
+    return claims.Measurement(d.mean, d.half_width, n=d.n, unit="pt", detail=what)
+
+
+def lr_grid_pairs(profile: str):
+    """Fig. 5: TB and CAL test accuracy at every initial LR of CAL's grid (first seed, both
+    models): the CAL grid and TB's main run come from ``tb-fig3-main``, TB's other LRs from
+    ``tb-fig5-lr``. Columns model, lr, cal, tb."""
+    seed = SEEDS[profile][0]
+    both = runs_frame(claims.cached_records("tb-fig3-main", profile) + claims.cached_records("tb-fig5-lr", profile))
+    sub = both[(both.seed == seed) & both.method.isin(["cal", "tb"])]
+    return sub.pivot_table(index=["model", "lr"], columns="method", values="test_acc").dropna().reset_index()
+
+
+def measure_tb_lr_grid(profile: str) -> claims.Measurement:
+    p = lr_grid_pairs(profile)
+    return _paired(p["tb"], p["cal"], f"TB - CAL at {len(p)} (model, initial LR) points, seed {SEEDS[profile][0]}")
+
+
+def width_pairs(profile: str):
+    """Fig. 6: TB and CAL on the ResNet at 0.5x, 1x and 1.5x its width (the 1x runs are
+    ``tb-fig3-main``'s), paired by seed. Columns width, seed, cal, tb."""
+    model = ARCHS[profile]["resnet"][0]
+    both = runs_frame(claims.cached_records("tb-fig6-width", profile) + claims.cached_records("tb-fig3-main", profile))
+    seeds = {c["seed"] for c in fig6_configs(profile)}
+    eta0 = ARCHS[profile]["resnet"][2]
+    sub = both[(both.model == model) & both.seed.isin(seeds) & both.method.isin(["cal", "tb"]) & (both.lr == eta0)]
+    return sub.pivot_table(index=["width", "seed"], columns="method", values="test_acc").dropna().reset_index()
+
+
+def measure_tb_width(profile: str) -> claims.Measurement:
+    p = width_pairs(profile)
+    if p.width.nunique() < 2:
+        raise claims.MissingResults("Fig. 6 needs runs at more than one width")
+    return _paired(p["tb"], p["cal"], f"TB - CAL at {p.width.nunique()} widths x {p.seed.nunique()} seeds")
+
+
+def metric_pairs(profile: str):
+    """Fig. 7: final test accuracy per seed of TB driven by each metric (the ResNet; alpha_hill
+    is ``tb-fig3-main``'s TB), with CAL for reference. Columns seed, cal and one per metric."""
+    model = ARCHS[profile]["resnet"][0]
+    main = main_table(profile)
+    main = main[main.model == model]
+    rows = [{"seed": r.seed, "column": "cal" if r.method == "cal" else "alpha_hill", "test_acc": r.test_acc}
+            for r in main.itertuples() if r.method in ("cal", "tb")]
+    abl = frame("tb-fig7-metric", profile)
+    rows += [{"seed": r.seed, "column": r.metric, "test_acc": r.test_acc} for r in abl.itertuples()]
+    import pandas as pd
+
+    return pd.DataFrame(rows).pivot_table(index="seed", columns="column", values="test_acc").reset_index()
+
+
+def measure_tb_metric(profile: str) -> claims.Measurement:
+    p = metric_pairs(profile)
+    others = [m for m in METRICS if m != "alpha_hill" and m in p.columns]
+    if "alpha_hill" not in p.columns or not others:
+        raise claims.MissingResults("Fig. 7 needs TB runs with alpha_hill and another metric")
+    best = max(others, key=lambda m: p[m].mean())
+    both = p[["alpha_hill", best]].dropna()
+    return _paired(both["alpha_hill"], both[best], f"alpha_hill - the best other metric ({best}), paired by seed")
+
+
+def alpha_spread_pairs(profile: str, records=None):
+    """Figs. 10-11: standard deviation over layers of the final PL_Alpha_Hill, per model and seed,
+    for TB and CAL at the main settings. Columns model, seed, cal, tb."""
+    import pandas as pd
+
+    main = {config_hash("tb-fig3-main", VERSION, point(profile, arch, m, s))
+            for arch in ARCHS[profile] for s in SEEDS[profile] for m in ("cal", "tb")}
+    records = records if records is not None else claims.cached_records("tb-fig3-main", profile)
+    recs = [r for r in records if r["config_hash"] in main]
+    a = pd.DataFrame(final_alphas(recs))
+    if a.empty:
+        raise claims.MissingResults("no final alphas cached")
+    spread = a.groupby(["model", "seed", "method"]).alpha.std().unstack("method")
+    return spread.dropna().reset_index()
+
+
+def measure_tb_alpha_spread(profile: str) -> claims.Measurement:
+    p = alpha_spread_pairs(profile)
+    if not {"cal", "tb"} <= set(p.columns):
+        raise claims.MissingResults("needs TB and CAL runs")
+    m = _paired(p["cal"], p["tb"], "std over layers of the final alpha, CAL minus TB, paired by model and seed")
+    return claims.Measurement(m.value, m.uncertainty, n=m.n, detail=m.detail)
+
+
+def measure_tb_overhead(profile: str) -> claims.Measurement:
+    """Seconds inside TempBalance over seconds of training, largest over the main TB runs
+    (balancing once per epoch)."""
+    t = frame("tb-fig3-main", profile)
+    t = t[t.method.isin(["tb", "tb+snr"]) & (t.status == "ok")]
+    if t.empty:
+        raise claims.MissingResults("no TB run cached")
+    return claims.Measurement(float(t.tb_share.max()), None, n=len(t), unit="%",
+                              detail=f"largest of {len(t)} runs; median {100 * t.tb_share.median():.3g} %")
+
+
+_CH = "notebooks/tempbalance/02-training-with-tempbalance"
+claims.register(claims.Claim(
+    "tb-lr-grid", "tempbalance", "Fig. 5",
+    "TB beats CAL at every initial learning rate of the grid", "TB above CAL at every LR (ResNet18, VGG16)",
+    claims.positive_difference(), measure=measure_tb_lr_grid, chapter=_CH, section="tb-fig5"))
+claims.register(claims.Claim(
+    "tb-width", "tempbalance", "Fig. 6",
+    "TB beats CAL at every network width", "TB above CAL at widths 50 %, 100 %, 150 % (ResNet18/34, VGG16/19)",
+    claims.positive_difference(), measure=measure_tb_width, chapter=_CH, section="tb-fig6"))
+claims.register(claims.Claim(
+    "tb-metric", "tempbalance", "Fig. 7",
+    "PL_Alpha_Hill is the best HT-SR metric to drive TB", "best of the metrics tried",
+    claims.positive_difference(), measure=measure_tb_metric, chapter=_CH, section="tb-fig7"))
+claims.register(claims.Claim(
+    "tb-alpha-spread", "tempbalance", "Figs. 10-11",
+    "TB leaves the layers' PL_Alpha_Hill more concentrated than CAL does", "more concentrated, nearer 2",
+    claims.positive_difference(), measure=measure_tb_alpha_spread, chapter=_CH, section="tb-fig10"))
+claims.register(claims.Claim(
+    "tb-overhead", "tempbalance", "Sec. 5 (limitations)",
+    "Balancing once per epoch costs a small share of training time", "1.4 s per epoch, about 6 % (V100)",
+    claims.at_most(0.06, 0.10, "the share of training time", "%"), measure=measure_tb_overhead, chapter=_CH,
+    section="tb-cost"))
