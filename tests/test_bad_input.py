@@ -196,7 +196,8 @@ CASES = [
      ConfigError, "Sequential has no nn.ReLU modules: APT needs ReLU modules to hook (functional relu calls cannot "
      "be seen)"),
     ("a target temperature above the ceiling", lambda mp, tp: target_above_ceiling(), ConfigError,
-     "the target temperature 9.00 is above the ceiling log2(2 B) = 6.00 for batches of 32 patterns"),
+     "the target temperature 9.00 is above the ceiling log2(2 n) = 6.00 for the 32 'position' patterns of the "
+     "smallest layer (batches of 32)"),
     ("beta <= 0", lambda mp, tp: softmax.torch_beta_loss(0.0), ConfigError,
      "the inverse temperature beta must be a positive finite number, got 0.0"),
     ("beta not finite", lambda mp, tp: softmax.effective_lr(0.1, float("inf")),

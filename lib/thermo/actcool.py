@@ -54,7 +54,7 @@ class ActCoolLR(Callback):
     """
 
     def __init__(self, target: Callable[[int], float], lr_init: float, sigma: float | None = None, every: int = 10,
-                 granularity: str = "example", lr_bounds: tuple = (1e-6, 10.0), lr_grid=None):
+                 granularity: str = "position", lr_bounds: tuple = (1e-6, 10.0), lr_grid=None):
         apt.check_granularity(granularity)
         if not (isinstance(every, int) and every >= 1):
             raise ConfigError(f"every must be a positive integer, got {every!r}")
@@ -93,13 +93,23 @@ class ActCoolLR(Callback):
 
     def on_train_start(self, state) -> None:
         self.probe.on_train_start(state)
-        batch_size = state.config.batch_size
-        t0 = self.target(state.step)
-        if self.granularity == "example" and t0 > ceiling(batch_size):
-            raise ConfigError(f"the target temperature {t0:.2f} is above the ceiling log2(2 B) = "
-                              f"{ceiling(batch_size):.2f} for batches of {batch_size} patterns")
+        self.checked = False
+
+    def check_ceiling(self, model, x, step: int) -> None:
+        """The target cannot exceed what can be measured: ``log2(2 n)`` for the ``n`` patterns of the
+        layer with the fewest (one forward on the first batch, before any step)."""
+        rec = apt.patterns(model, x, self.granularity, apt.rng_snapshot())
+        n = min(apt.unchanged_fraction(p, p)[1] for p in rec.values())
+        t0 = self.target(step)
+        if t0 > ceiling(n):
+            raise ConfigError(f"the target temperature {t0:.2f} is above the ceiling log2(2 n) = {ceiling(n):.2f} "
+                              f"for the {n} {self.granularity!r} patterns of the smallest layer "
+                              f"(batches of {x.shape[0]})")
 
     def on_batch_start(self, state, batch) -> None:
+        if not getattr(self, "checked", False):
+            self.check_ceiling(state.model, batch[0], state.step)
+            self.checked = True
         if self.sigma is None:
             self.calibrate(state.model, batch, state.loss_fn)
         frac = min((state.step - self.segment_start) / self.every, 1.0)

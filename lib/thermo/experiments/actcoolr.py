@@ -50,7 +50,7 @@ def point(profile, schedule, seed=43, lr_range=False, gamma=None, epochs=None, p
             "probe_grans": list(probe_grans), "lr_range": lr_range,
             "lr_grid": [1e-3, 10.0, 7] if small else [1e-4, 1e2, 31],
             "t_start": 3.17 if schedule == "actcool" else None, "gamma": gamma if schedule == "actcool" else None,
-            "actcool_granularity": "example" if schedule == "actcool" else None}
+            "actcool_granularity": "position" if schedule == "actcool" else None}
 
 
 def fig1_configs(profile: str) -> list[dict]:
@@ -71,7 +71,7 @@ def table1_configs(profile: str) -> list[dict]:
     t = TABLE1[profile]
     over = {"model": "fmnist-convnet", "width": t["width"], "n_train": t["n_train"], "n_test": t["n_test"],
             "dataset": "fashion-mnist"}
-    return [point(profile, s, seed=seed, gamma=1.0, epochs=t["epochs"], probe_grans=("example",), **over)
+    return [point(profile, s, seed=seed, gamma=1.0, epochs=t["epochs"], **over)
             for s in ("constant", "onecycle", "actcool") for seed in t["seeds"]]
 
 
