@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from thermo import actcool, apt, data, models, train
+from thermo import actcool, apt, claims, data, models, stats, train
 from thermo.errors import ConfigError
 from thermo.experiments import Experiment, register
 from thermo.results import config_hash
@@ -165,3 +165,114 @@ register(Experiment("ac-fig3-cooling", VERSION, fig3_configs, ac_run,
                     "ActCoolR Fig. 3 / Table 2: ActCoolLR following linear cooling curves", check))
 register(Experiment("ac-table1-fmnist", VERSION, table1_configs, ac_run,
                     "ActCoolR Table 1, Fashion-MNIST: constant LR vs 1-cycle vs ActCoolLR", check))
+
+
+# --- the claims ----------------------------------------------------------------------------------
+
+_CH = "notebooks/actcoolr/01-activation-pattern-temperature"
+
+
+def fig1_run(profile: str, schedule: str) -> dict:
+    recs = [r for r in claims.cached_records("ac-fig1-schedules", profile)
+            if r["config"]["schedule"] == schedule and r["status"] == "ok"]
+    if not recs:
+        raise claims.MissingResults(f"no finished {schedule} run of ac-fig1-schedules")
+    return recs[0]
+
+
+def measure_onecycle_linear(profile: str) -> claims.Measurement:
+    from thermo.plots import actcoolr as acp
+
+    res = acp.onecycle_decay_linearity(fig1_run(profile, "onecycle"))
+    return claims.Measurement(res["r2"], n=len(res["epochs"]),
+                              detail=f"line through the per-epoch mean APT ('position' patterns) of epochs "
+                                     f"{res['epochs'][0]}-{res['epochs'][-1]} (decay phase); slope "
+                                     f"{res['slope']:.3f} per epoch")
+
+
+def range_fit_table(profile: str):
+    """The erf and exponential fits of every layer after every epoch, for the runs with an LR range."""
+    import pandas as pd
+
+    from thermo.plots import actcoolr as acp
+
+    return pd.concat([acp.range_fits(fig1_run(profile, s)).assign(schedule=s) for s in ("onecycle", "step")],
+                     ignore_index=True)
+
+
+def measure_erf_fit(profile: str) -> claims.Measurement:
+    t = range_fit_table(profile).dropna(subset=["r2_erf"])
+    exp_better = float((t.rmse_exp < t.rmse_erf).mean())
+    return claims.Measurement(float(t.r2_erf.median()), n=len(t),
+                              detail=f"median over {len(t)} (run, epoch, layer) fits, 'position' patterns; the "
+                                     f"exponential rival fits the transition better in {100 * exp_better:.0f} %")
+
+
+def measure_sigma_const(profile: str) -> claims.Measurement:
+    from thermo.plots import actcoolr as acp
+
+    cvs = []
+    for s in ("onecycle", "step"):
+        f = acp.network_fits(fig1_run(profile, s))
+        cvs.append(float(f.sigma.std(ddof=1) / f.sigma.mean()))
+    return claims.Measurement(float(np.mean(cvs)), n=len(cvs), unit="%",
+                              detail="std / mean of sigma over epochs, erf fitted to the network's probability "
+                                     f"('position'); per run (1-cycle, step): {[round(100 * c, 1) for c in cvs]} %")
+
+
+def measure_tracks_target(profile: str) -> claims.Measurement:
+    from thermo.plots import actcoolr as acp
+
+    e = BASE[profile]["epochs"]
+    recs = [r for r in claims.cached_records("ac-fig3-cooling", profile)
+            if r["status"] == "ok" and r["config"]["epochs"] == e]
+    if not recs:
+        raise claims.MissingResults("no finished ActCoolLR run")
+    errs = {r["config"]["gamma"]: acp.tracking_error(r) for r in recs}
+    return claims.Measurement(float(np.mean(list(errs.values()))), n=len(errs), unit="%",
+                              detail="mean |T - C| / C from 10 % to 90 % of training, mean over gamma; per gamma: "
+                                     f"{ {g: round(100 * v, 1) for g, v in sorted(errs.items())} } %")
+
+
+def table1(profile: str, records=None):
+    """Table 1 analogue: test error per schedule and seed. Columns schedule, seed, error."""
+    import pandas as pd
+
+    records = records if records is not None else claims.cached_records("ac-table1-fmnist", profile)
+    return pd.DataFrame([{"schedule": r["config"]["schedule"], "seed": r["config"]["seed"],
+                          "error": 1 - r["data"]["final_test_acc"]} for r in records if r["status"] == "ok"])
+
+
+def measure_table1(profile: str) -> claims.Measurement:
+    t = table1(profile).pivot_table(index="seed", columns="schedule", values="error")
+    pairs = t[["actcool", "constant"]].dropna()
+    if len(pairs) < 2:
+        raise claims.MissingResults("fewer than 2 seeds with both ActCoolLR and the constant LR")
+    d = stats.paired_difference(pairs["actcool"], pairs["constant"])
+    return claims.Measurement(d.mean, d.half_width, n=d.n, unit="pt",
+                              detail=f"ActCoolLR minus constant-LR test error, paired by seed ({d.n} seeds)")
+
+
+for _claim in (
+    claims.Claim("ac-onecycle-linear", "actcoolr", "Fig. 1",
+                 "Under the 1-cycle schedule the activation pattern temperature cools about linearly in its decay "
+                 "phase", "linear by eye", claims.at_least(0.9, 0.7, "R^2 of a line"),
+                 measure=measure_onecycle_linear, chapter=_CH, section="ac-fig1"),
+    claims.Claim("ac-erf-fit", "actcoolr", "Eq. 5, Fig. 2",
+                 "The probability that a pattern changes over the LR range follows a normal CDF in log LR (erf "
+                 "model)", "close fit by eye", claims.at_least(0.98, 0.9, "median R^2 over layers and epochs"),
+                 measure=measure_erf_fit, chapter=_CH, section="ac-fig2"),
+    claims.Claim("ac-sigma-const", "actcoolr", "Sec. 3.3, Fig. 2",
+                 "The erf model's width sigma stays nearly constant over training", "nearly constant",
+                 claims.at_most(0.2, 0.4, "coefficient of variation of sigma", "%"),
+                 measure=measure_sigma_const, chapter=_CH, section="ac-fig2"),
+    claims.Claim("ac-tracks-target", "actcoolr", "Fig. 3",
+                 "ActCoolLR makes the measured temperature follow its target cooling curve", "close by eye",
+                 claims.at_most(0.15, 0.3, "mean absolute relative deviation after warm-up", "%"),
+                 measure=measure_tracks_target, chapter=_CH, section="ac-fig3"),
+    claims.Claim("ac-fmnist-table1", "actcoolr", "Table 1",
+                 "On Fashion-MNIST, ActCoolLR reaches the test error of the best constant LR",
+                 "7.29 % vs 6.95 % (200 epochs)", claims.within(0.0, 0.01, "error difference", "pt"),
+                 measure=measure_table1, chapter=_CH, section="ac-table1"),
+):
+    claims.register(_claim)
