@@ -108,3 +108,35 @@ def test_tau_z_theory_is_exact_for_a_linear_model():
                  eta, 1, record=[0, 1], linearized=True)
     assert math.isinf(softmax.tau_nl_empirical([0, 1], lin.outputs["train"], lin.linear_outputs["train"])) or \
         softmax.tau_nl_empirical([0, 1], lin.outputs["train"], lin.linear_outputs["train"]) > 1e8
+
+
+def test_tau_nl_of_a_two_layer_linear_network_by_hand():
+    """z = V W x is bilinear in (V, W): after one step theta - eta g the non-linear part is exactly
+    eta^2 gV gW x, so tau_nl = (||Z(eta) - Z0|| / eta) / (2 beta ||gV gW x||), all by hand in numpy."""
+    rng = np.random.default_rng(7)
+    n, d, h, k, beta, eta = 4, 3, 5, 3, 1.3, 1e-2
+    x = rng.normal(size=(n, d))
+    y = rng.integers(0, k, n)
+    W, V = rng.normal(size=(h, d)) / np.sqrt(d), rng.normal(size=(k, h)) / np.sqrt(h)
+
+    def apply_fn(p, xs):
+        return xs @ p["W"].T @ p["V"].T
+
+    params = {"W": jnp.asarray(W), "V": jnp.asarray(V)}
+    res = ntk.gd(apply_fn, params, jnp.asarray(x), jnp.asarray(y),
+                 lambda z, t: softmax.beta_cross_entropy(z, t, beta) * len(t), eta, 1, record=[0, 1], linearized=True)
+    z_traj = [beta * np.asarray(o) for o in res.outputs["train"]]
+    zl_traj = [beta * np.asarray(o) for o in res.linear_outputs["train"]]
+    # the gradient by hand: beta_cross_entropy is the mean over examples and the loss given to gd is
+    # that mean times N, a scalar gd's own mean leaves alone, so the objective is sum_i CE(beta z_i)
+    z0 = x @ W.T @ V.T
+    p = np.exp(beta * z0 - (beta * z0).max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    dz = beta * (p - np.eye(k)[y])  # dL/dz, (n, k)
+    g_v = dz.T @ (x @ W.T)  # (k, h)
+    g_w = V.T @ dz.T @ x  # (h, d)
+    nonlinear = beta * eta**2 * (x @ g_w.T @ g_v.T)  # Z(theta1) - Z_lin(theta1), exactly
+    np.testing.assert_allclose(z_traj[1] - zl_traj[1], nonlinear, rtol=1e-8, atol=1e-14)
+    first = np.linalg.norm(beta * (x @ (W - eta * g_w).T @ (V - eta * g_v).T) - beta * z0) / eta
+    expected = first / (2 * np.linalg.norm(nonlinear) / eta**2)
+    assert softmax.tau_nl_empirical([0.0, eta], z_traj, zl_traj) == pytest.approx(expected, rel=1e-8)
