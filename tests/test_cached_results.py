@@ -74,3 +74,49 @@ def test_an_l2_tstar_point_recomputes_within_tolerance():
     assert again["eval_steps"] == stored["eval_steps"]
     assert np.max(np.abs(np.array(again["test_acc"]) - stored["test_acc"])) < 0.005
     assert abs(np.log(again["t_star"] / stored["t_star"])) <= 2 * np.log(10) / 25 + 1e-9
+
+
+def _records(exp_id):
+    exp = experiments.get(exp_id)
+    recs = [STORE.load(exp.id, exp.version, cfg) for cfg in exp.configs("quick")]
+    return [r for r in recs if r is not None and r["status"] == "ok"]
+
+
+@pytest.mark.parametrize("exp_id", ["tb-fig3-main", "tb-fig5-lr", "tb-fig6-width", "tb-fig7-metric", "tb-every"])
+def test_tb_factors_follow_eq2_from_the_stored_metrics(exp_id):
+    """Every factor TempBalance logged is eq. 2 applied to the metrics it logged with it (1e-12)."""
+    from thermo.tempbalance import layer_lr_scales
+
+    recs = [r for r in _records(exp_id) if "tb" in r["config"]["method"]]
+    if not recs:
+        pytest.skip(f"{exp_id}: no cached TB run yet")
+    for r in recs:
+        c, h = r["config"], r["data"]["history"]
+        assert r["data"]["final_test_acc"] == h["test_acc"][-1]
+        for metric, scale in zip(h["tb_metric"], h["tb_scale"]):
+            names = list(metric)
+            np.testing.assert_allclose(layer_lr_scales([metric[n] for n in names], c["s1"], c["s2"]),
+                                       [scale[n] for n in names], rtol=1e-12)
+
+
+@pytest.mark.parametrize("exp_id", ["ac-fig1-schedules", "ac-fig3-cooling", "ac-table1-fmnist"])
+def test_ac_learning_rates_and_calibration_recompute(exp_id):
+    """The logged LR of every step of a scheduled run is the schedule's (torch's shapes, 1e-12);
+    ActCoolLR's sigma is the erf fit of its stored calibration curve (1e-6)."""
+    from thermo import apt, train
+
+    recs = _records(exp_id)
+    if not recs:
+        pytest.skip(f"{exp_id}: nothing cached yet")
+    for r in recs:
+        c, lr = r["config"], np.asarray(r["data"]["step_history"]["lr"])
+        spe = -(-c["n_train"] // c["batch_size"])
+        assert lr.size == c["epochs"] * spe
+        if c["schedule"] == "actcool":
+            cal = r["data"]["calibration"]
+            assert apt.fit_erf(cal["lrs"], cal["p_mean"])["sigma"] == pytest.approx(cal["sigma"], rel=1e-6)
+            continue
+        cfg = train.TrainConfig(epochs=c["epochs"], lr=c["lr"], schedule=c["schedule"], step_milestones=(0.5, 0.75),
+                                step_gamma=0.1)
+        expected = [cfg.base_lr(i / spe, spe) for i in range(lr.size)]  # these runs move the LR every step
+        np.testing.assert_allclose(lr, expected, rtol=1e-12)
