@@ -140,3 +140,16 @@ def test_tau_nl_of_a_two_layer_linear_network_by_hand():
     first = np.linalg.norm(beta * (x @ (W - eta * g_w).T @ (V - eta * g_v).T) - beta * z0) / eta
     expected = first / (2 * np.linalg.norm(nonlinear) / eta**2)
     assert softmax.tau_nl_empirical([0.0, eta], z_traj, zl_traj) == pytest.approx(expected, rel=1e-8)
+
+
+def test_tau_z_from_network_equals_the_materialized_kernel():
+    """Theta v by vjp/jvp in tau_z_from_network against eq. 7 with neural-tangents' (N, N, K, K) kernel."""
+    init, apply_body, _ = body(8)
+    x = jnp.asarray(np.random.default_rng(5).normal(size=(6, 5)))
+    y = np.random.default_rng(6).integers(0, 3, 6)
+    f, p = softmax.correlated_network(init, apply_body, 8, 3, x.shape, c=0.3, seed=2)
+    beta, eta_tilde = 2.5, 0.7
+    theta = np.asarray(ntk.empirical_ntk(f, p, x, trace=False))
+    z0 = beta * np.asarray(f(p, x))
+    expected = softmax.tau_z_theory(theta / len(y), z0, np.eye(3)[y], eta_tilde)
+    assert softmax.tau_z_from_network(f, p, x, jnp.asarray(y), beta, eta_tilde) == pytest.approx(expected, rel=1e-9)

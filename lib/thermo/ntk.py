@@ -53,22 +53,39 @@ def mlp(widths: Sequence[int], out_dim: int, activation: str = "relu", bias: boo
     k-homogeneous in its parameters with k = len(widths) + 1 (in either parameterization).
     Returns (init_fn, apply_fn, kernel_fn).
     """
+    if out_dim < 1:
+        raise ConfigError(f"out_dim must be positive, got {out_dim}")
+    stax = neural_tangents().stax
+    bstd = (b_std if b_std > 0 else 0.0) if bias else None
+    layers = _hidden_layers(widths, activation, bias, w_std, b_std, parameterization)
+    layers.append(stax.Dense(int(out_dim), W_std=w_std, b_std=bstd, parameterization=parameterization))
+    return stax.serial(*layers)
+
+
+def _hidden_layers(widths, activation, bias, w_std, b_std, parameterization) -> list:
     if parameterization not in PARAMETERIZATIONS:
         raise ConfigError(f"parameterization must be one of {PARAMETERIZATIONS}, got {parameterization!r}")
-    nt = neural_tangents()
-    stax = nt.stax
+    stax = neural_tangents().stax
     acts = {"relu": stax.Relu, "erf": stax.Erf}
     if activation not in acts:
         raise ConfigError(f"activation must be one of {tuple(acts)}, got {activation!r}")
-    if any(int(w) < 1 for w in widths) or out_dim < 1:
-        raise ConfigError(f"widths and out_dim must be positive, got {list(widths)} and {out_dim}")
+    if any(int(w) < 1 for w in widths):
+        raise ConfigError(f"widths must be positive, got {list(widths)}")
     bstd = (b_std if b_std > 0 else 0.0) if bias else None
     layers = []
     for w in widths:
         layers += [stax.Dense(int(w), W_std=w_std, b_std=bstd, parameterization=parameterization),
                    acts[activation]()]
-    layers.append(stax.Dense(int(out_dim), W_std=w_std, b_std=bstd, parameterization=parameterization))
-    return stax.serial(*layers)
+    return layers
+
+
+def mlp_body(widths: Sequence[int], activation: str = "relu", bias: bool = True, w_std: float = 2.0**0.5,
+             b_std: float = 0.0, parameterization: str = "standard"):
+    """The hidden part of :func:`mlp` (Dense(width) + activation for each width, no readout): the
+    ``body`` of a correlated network (``thermo.softmax.correlated_network``)."""
+    if not widths:
+        raise ConfigError("a body needs at least one hidden layer")
+    return neural_tangents().stax.serial(*_hidden_layers(widths, activation, bias, w_std, b_std, parameterization))
 
 
 def homogeneity_degree(widths: Sequence[int], bias: bool) -> int:

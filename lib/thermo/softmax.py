@@ -9,7 +9,8 @@ imported lazily (through :mod:`thermo.ntk`); :func:`torch_beta_loss` is the torc
 - :func:`correlated_network` App. D.1, eqs. 71-72: ``z_c = (W1 h(x; th1) + W2 h(x; th2)) / sqrt 2``
   with th2 = th1 and corr(W1, W2) = c at initialization, only (th1, W1) trained, so the NTK does
   not depend on c and ``||Z0|| = beta sqrt(1 + c) ||z0||`` in expectation (c = -1: Z0 = 0 exactly).
-- :func:`tau_z_theory` eq. (7) as printed; :func:`tau_z_empirical` and :func:`tau_nl_empirical`
+- :func:`tau_z_theory` eq. (7) as printed (a materialized kernel), :func:`tau_z_from_network` the
+  same for a network through kernel-vector products; :func:`tau_z_empirical` and :func:`tau_nl_empirical`
   from short-time trajectories of the network and its linearization.
 
 tau_nl: the extracted eq. 9 and the definition after it are garbled (a ratio of two second
@@ -139,6 +140,25 @@ def tau_z_theory(ntk, z0, y, eta_tilde: float) -> float:
     a = yy - p
     grad = th @ a if th.ndim == 2 else np.einsum("ijab,jb->ia", th, a)
     return float(np.linalg.norm(z) / (eta_tilde * np.linalg.norm(grad)))
+
+
+def tau_z_from_network(apply_fn, params, x, labels, beta: float, eta_tilde: float) -> float:
+    """Eq. (7) for a network, without materializing its kernel: ``Theta (Y - softmax(Z0))`` by one
+    vjp and one jvp (``thermo.ntk.ntk_vector_product``), with the mean-over-examples loss of
+    ``thermo.ntk.gd`` (hence the kernel divided by N). Z0 = beta * apply_fn(params, x)."""
+    import jax
+
+    from thermo import ntk
+
+    beta = check_beta(beta)
+    if not eta_tilde > 0:
+        raise ConfigError(f"eta_tilde must be positive, got {eta_tilde}")
+    z = apply_fn(params, x)
+    n, k = z.shape
+    check_labels(labels, k)
+    a = _one_hot(labels, k) - jax.nn.softmax(beta * z, axis=-1)
+    tv = np.asarray(ntk.ntk_vector_product(apply_fn, params, x, a))
+    return float(np.linalg.norm(beta * np.asarray(z)) / (eta_tilde * np.linalg.norm(tv) / n))
 
 
 def tau_z_empirical(t, z_traj) -> float:

@@ -59,6 +59,7 @@ def load_all() -> None:
         lr_sweep,
         tempbalance_esd,
         tempbalance_train,
+        temperature_check,
     )
 
 
