@@ -186,3 +186,12 @@ def test_linear_target_and_ceiling():
     assert c(0) == pytest.approx(3.17) and c(100) == 0.0 and c(50) == pytest.approx(3.17 * 0.75)
     assert actcool.ceiling(128) == pytest.approx(8.0)
     assert actcool.probability_from_temperature(50.0, 100) == pytest.approx(1 - 0.005)
+
+
+@pytest.mark.parametrize("shape", [(3, 13), (4, 5, 6), (2, 16, 3, 3)])
+def test_torch_packbits_equals_numpy(shape):
+    """The GPU path's packing, run on the CPU, against numpy's packbits along the pattern axis."""
+    active = torch.rand(*shape) > 0.5
+    rows = active.reshape(shape[0], shape[1], -1) if len(shape) > 2 else active
+    expected = np.packbits(rows.numpy(), axis=1)
+    assert np.array_equal(apt.packbits_torch(rows).numpy(), expected)

@@ -67,27 +67,35 @@ def relu_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 def pack(active: torch.Tensor, granularity: str) -> torch.Tensor:
-    """Bit-pack a layer's boolean activation map (B, C, ...) into rows of uint8, one row per
-    pattern: (B, bytes) for "example", (B * positions, bytes) for "position" (channels packed),
-    (B * units,) of 0/1 for "neuron" (a pattern is one bit: no packing needed to compare)."""
+    """Bit-pack a layer's boolean activation map (B, C, ...) into uint8, the pattern axis second:
+    (B, bytes) for "example" (one row per example); (B, channel bytes, positions) for "position"
+    (the channels packed in place, without transposing the map: one pattern per (example,
+    position) column); (B * units,) of 0/1 for "neuron" (a pattern is one bit)."""
     b = active.shape[0]
     if granularity == "neuron":
         return active.reshape(-1).to(torch.uint8)
     if granularity == "position" and active.ndim > 2:
-        rows = active.flatten(2).transpose(1, 2).reshape(-1, active.shape[1])  # (B * H * W, C)
+        rows = active.reshape(b, active.shape[1], -1)  # (B, C, H * W), a free view of NCHW
     else:
         rows = active.reshape(b, -1)
-    if rows.device.type == "cpu":  # numpy's packbits is about 30x faster than the torch expression below
+    if rows.device.type == "cpu":  # numpy's packbits is about 30x faster than the torch expression
         return torch.from_numpy(np.packbits(rows.contiguous().numpy(), axis=1))
+    return packbits_torch(rows)
+
+
+def packbits_torch(rows: torch.Tensor) -> torch.Tensor:
+    """``np.packbits(rows, axis=1)`` in torch ops, on the tensor's own device (the GPU path)."""
     pad = (-rows.shape[1]) % 8
     if pad:
-        rows = nn.functional.pad(rows, (0, pad))
-    rows = rows.reshape(rows.shape[0], -1, 8).to(torch.uint8)
-    return (rows * _BITS.to(rows.device)).sum(-1, dtype=torch.uint8)
+        rows = nn.functional.pad(rows.movedim(1, -1), (0, pad)).movedim(-1, 1)
+    shape = (rows.shape[0], rows.shape[1] // 8, 8, *rows.shape[2:])
+    bits = _BITS.to(rows.device).reshape(1, 1, 8, *([1] * (rows.ndim - 2)))
+    return (rows.reshape(shape).to(torch.uint8) * bits).sum(2, dtype=torch.uint8)
 
 
 def unchanged_fraction(before: torch.Tensor, after: torch.Tensor) -> tuple[float, int]:
-    """(fraction of patterns identical in both, number of patterns)."""
+    """(fraction of patterns identical in both, number of patterns); a pattern is the bytes along
+    axis 1 of :func:`pack`'s output (one bit for "neuron")."""
     same = before == after if before.ndim == 1 else (before == after).all(dim=1)
     return float(same.float().mean()), int(same.numel())
 
