@@ -1,6 +1,6 @@
 """The cost of one APT measurement by ``APTProbe`` against one plain training step.
 
-For the FMNIST ConvNet and ResNet-20 (width 1) at batch 128 on 28 x 28 inputs, one thread, in
+For the Fashion-MNIST benchmark ConvNet (ActCoolR Table 1) and ResNet-20 (width 1) at batch 128 on 28 x 28 inputs, one thread, in
 this process, interleaved, median of ``--repeats``:
 - a plain training step (forward, backward, SGD step);
 - the same step probed by ``APTProbe`` (hooks record the step's own forward, bit-packed, then one
@@ -64,9 +64,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=9)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    for name in ("convnet", "resnet20"):
+    for name in ("fmnist-convnet", "resnet20"):
         measure(name, args.repeats, "example")
-    measure("convnet", args.repeats)
+    measure("fmnist-convnet", args.repeats)
     ratio = measure("resnet20", args.repeats)  # "position": the default of APTProbe
     print(f"ratio={ratio:.2f}")
 
