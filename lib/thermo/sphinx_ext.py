@@ -62,7 +62,9 @@ def bibtex(manifest: dict, site_url: str) -> str:
 
 
 def gallery_markdown(docname: str, profile: str, site_url: str, titles: dict) -> list[str]:
-    mans = figures.manifests(profile)
+    # only figures of chapters in this build: a chapter outside the table of contents (work in
+    # progress) has no page to link to
+    mans = [m for m in figures.manifests(profile) if not m.get("chapter") or m["chapter"] in titles]
     if not mans:
         return [f"No figure has been published in the `{profile}` profile yet."]
     out = [f"{len(mans)} figures, profile `{profile}`. Click a thumbnail for the full-size PNG.", ""]
