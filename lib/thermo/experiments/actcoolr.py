@@ -62,7 +62,7 @@ def fig3_configs(profile: str) -> list[dict]:
     """Fig. 3: ActCoolLR for gamma in {0.5, 1, 2, 4}; Table 2: gamma = 1 for other epoch budgets."""
     out = [point(profile, "actcool", gamma=g) for g in (0.5, 1.0, 2.0, 4.0)]
     e = BASE[profile]["epochs"]
-    budgets = [max(1, e // 3), 2 * e] if profile != "smoke" else [1]
+    budgets = [max(1, e // 3), 2 * e // 3] if profile != "smoke" else [1]
     return out + [point(profile, "actcool", gamma=1.0, epochs=b) for b in budgets]
 
 
