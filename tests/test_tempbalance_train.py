@@ -154,11 +154,12 @@ def test_alpha_summary_against_numpy():
 
 def test_scale_heatmap_draws_the_recorded_factors():
     c = tbx.point(P, "resnet", "tb", 43)
-    scales = [{"a": 0.5, "b": 1.5, "c": 1.0}, {"a": 1.5, "b": 0.5, "c": 0.7}]
+    scales = [{"f.10": 0.5, "f.2": 1.5, "f.9": 1.0}, {"f.10": 1.5, "f.2": 0.5, "f.9": 0.7}]
     rec = {"config": c, "data": {"history": {"epoch": [3, 6], "tb_scale": scales}}}
     fig, ax = plt.subplots()
     grid = tbplots.scale_heatmap(ax, rec)
-    np.testing.assert_allclose(grid, [[0.5, 1.5], [1.5, 0.5], [1.0, 0.7]])
+    np.testing.assert_allclose(grid, [[1.5, 0.5], [1.0, 0.7], [0.5, 1.5]])  # f.2, f.9, f.10: network order
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["f.2", "f.9", "f.10"]
     np.testing.assert_allclose(ax.images[0].get_array(), grid)
     plt.close(fig)
 

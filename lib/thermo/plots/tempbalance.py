@@ -247,17 +247,24 @@ def alpha_distribution(ax, alphas, model: str):
     ax.legend(fontsize=8, loc="upper right")
 
 
+def natural_key(name: str):
+    """Sort module names by their numbers: ``features.4`` before ``features.11``."""
+    import re
+
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
 def scale_heatmap(ax, record):
     """The learning-rate factors TempBalance set, layer by layer (rows) at each evaluation
     (columns) of one run, and the colour bar's limits at s1 and s2."""
     h = record["data"]["history"]
-    layers = list(h["tb_scale"][0])
+    layers = sorted(h["tb_scale"][0], key=natural_key)  # network order (the store sorts keys as text)
     grid = np.array([[row[L] for row in h["tb_scale"]] for L in layers])
     c = record["config"]
     im = ax.imshow(grid, aspect="auto", cmap="coolwarm", vmin=c["s1"], vmax=c["s2"], interpolation="nearest")
     ax.set_yticks(range(len(layers)), layers, fontsize=6)
-    ax.set_xticks(range(len(h["epoch"])), [int(e) for e in h["epoch"]])
-    ax.set_xlabel("epoch")
+    ax.set_xticks(range(grid.shape[1]), range(1, grid.shape[1] + 1))  # logged at the end of every epoch
+    ax.set_xlabel("end of epoch")
     ax.set_title(f"TB's LR factor per layer ({c['model']}, seed {c['seed']})")
     ax.figure.colorbar(im, ax=ax, label="lr factor")
     return grid
