@@ -1,6 +1,7 @@
 """The cost of one APT measurement by ``APTProbe`` against one plain training step.
 
-For the Fashion-MNIST benchmark ConvNet (ActCoolR Table 1) and ResNet-20 (width 1) at batch 128 on 28 x 28 inputs, one thread, in
+For the Fashion-MNIST benchmark ConvNet (ActCoolR Table 1) and ResNet-20 (width 1) at batch 128
+on 28 x 28 inputs, one thread, in
 this process, interleaved, median of ``--repeats``:
 - a plain training step (forward, backward, SGD step);
 - the same step probed by ``APTProbe`` (hooks record the step's own forward, bit-packed, then one

@@ -96,7 +96,8 @@ def test_lr_grid_pairs_take_cal_from_the_grid_and_tb_from_fig5(monkeypatch):
     fake_store(monkeypatch, store)
     pairs = tbx.lr_grid_pairs(P)
     grids = {a[0]: a[3] for a in tbx.ARCHS[P].values()}
-    assert sorted(map(tuple, pairs[["model", "lr"]].to_numpy())) == sorted((m, lr) for m, g in grids.items() for lr in g)
+    expected = sorted((m, lr) for m, g in grids.items() for lr in g)
+    assert sorted(map(tuple, pairs[["model", "lr"]].to_numpy())) == expected
     off_main = pairs[~pairs.lr.isin([a[2] for a in tbx.ARCHS[P].values()])]
     np.testing.assert_allclose(off_main["tb"], 0.9 + off_main["lr"])
     m = claims.load_all()["tb-lr-grid"].measure(P)
@@ -147,7 +148,8 @@ def test_alpha_summary_against_numpy():
     assert s.loc["cal", "std"] == pytest.approx(np.std([2.0, 3.0, 7.0], ddof=1))
     fig, ax = plt.subplots()
     tbplots.alpha_distribution(ax, a, "m")
-    stars = [c for c in ax.collections if c.get_offsets().shape[0] == 1 and len(c.get_sizes()) and c.get_sizes()[0] == 160]
+    stars = [c for c in ax.collections
+             if c.get_offsets().shape[0] == 1 and len(c.get_sizes()) and c.get_sizes()[0] == 160]
     np.testing.assert_allclose(sorted(s.get_offsets()[0][1] for s in stars), sorted([tb.mean(), 4.0]))
     plt.close(fig)
 

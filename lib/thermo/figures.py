@@ -73,7 +73,8 @@ def set_chapter(docname: str) -> None:
 
 def reproduces(figure_id: str) -> dict:
     """The paper and place a figure id refers to: ``tb-fig9-...`` -> TempBalance, Fig. 9;
-    ``l2-figs9-...`` -> Fig. S9 (supplement); ``ac-table1-...`` -> Table 1; ``tb-alg1-...`` -> Algorithm 1; else no place."""
+    ``l2-figs9-...`` -> Fig. S9 (supplement); ``ac-table1-...`` -> Table 1; ``tb-alg1-...`` ->
+    Algorithm 1; else no place."""
     from thermo.claims import PAPERS
 
     head, _, rest = figure_id.partition("-")

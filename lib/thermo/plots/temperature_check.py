@@ -18,7 +18,8 @@ def leave_time(record, tol: float = 0.01) -> float:
     d = record["data"]
     steps = np.asarray(d["steps"], dtype=float)
     dev = np.asarray(d["deviation"])
-    change = np.abs(np.asarray(d["lin"]["z_norm"]) - d["z0_norm"]) if d["z0_norm"] > 0 else np.asarray(d["lin"]["z_norm"])
+    lin = np.asarray(d["lin"]["z_norm"])
+    change = np.abs(lin - d["z0_norm"]) if d["z0_norm"] > 0 else lin
     rel = np.where(change > 0, dev / np.maximum(change, 1e-300), 0.0)
     hit = np.nonzero((steps > 0) & (rel > tol))[0]
     return float(steps[hit[0]] * record["config"]["eta_tilde"]) if hit.size else float("inf")
