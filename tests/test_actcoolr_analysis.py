@@ -106,3 +106,13 @@ def test_exponential_curve_has_a_fixed_erf_width():
     lrs = np.geomspace(1e-4, 1e2, 31)
     sig = [apt.fit_erf(lrs, -np.expm1(-lrs / lr0))["sigma"] for lr0 in (1e-2, 1e-1, 1.0)]
     assert np.ptp(sig) < 0.01 and 1.0 < sig[0] < np.pi / np.sqrt(6)
+
+
+def test_layer_names_follow_the_network_not_the_stored_text_order():
+    """The store sorts keys as text ('layers...' before 'stem...'); depth comes from the model."""
+    from thermo import models
+
+    names = [n for n, _ in models.relu_modules(models.build("resnet20", (1, 28, 28), 10, width=0.25))]
+    r = run({f"apt_position:{n}": (lambda s: 1.0) for n in sorted(names)}, epochs=2)
+    r["config"].update(dataset="fashion-mnist", model="resnet20", width=0.25)
+    assert acp.layer_names(r, "position") == names and names[0] == "stem.2"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from thermo import apt
+from thermo.errors import ConfigError
 
 SCHEDULE_COLORS = {"constant": "tab:gray", "step": "tab:blue", "onecycle": "tab:red", "cosine": "tab:green",
                    "actcool": "tab:purple"}
@@ -63,9 +64,21 @@ def onecycle_decay_linearity(record, key: str = "apt_position", pct_start: float
 
 
 def layer_names(record, granularity: str) -> list[str]:
-    """The ReLU layers of a run in network order (the order the hooks recorded them)."""
+    """The ReLU layers of a run in network order: the results store sorts keys as text, so the order
+    comes from the model the config builds (``models.relu_modules``); names the model lacks keep
+    their stored order at the end."""
+    from thermo import data, models
+
     prefix = f"apt_{granularity}:"
-    return [k[len(prefix):] for k in record["data"]["step_history"] if k.startswith(prefix)]
+    stored = [k[len(prefix):] for k in record["data"]["step_history"] if k.startswith(prefix)]
+    c = record["config"]
+    try:
+        sp = data.spec(c["dataset"])
+        order = [n for n, _ in models.relu_modules(models.build(c["model"], sp.in_shape, sp.num_classes,
+                                                                width=c["width"]))]
+    except (KeyError, ConfigError):  # a record without a buildable model: keep the stored order
+        return stored
+    return [n for n in order if n in stored] + [n for n in stored if n not in order]
 
 
 def cooling_order(record, granularity: str = "position", fraction: float = 0.5) -> dict:
