@@ -39,7 +39,7 @@ ARCHS = {  # model, width, the paper's eta_0 for TB and the CAL grid, SNR's lamb
               "vgg": ("vgg16", 1.0, 0.05, [0.025, 0.05, 0.1], [0.001, 0.005, 0.01, 0.015], 0.005, 0.005)},
 }
 DATA = {
-    "smoke": {"dataset": "fashion-mnist", "n_train": 512, "n_test": 256, "epochs": 2, "augment": "none"},
+    "smoke": {"dataset": "fashion-mnist", "n_train": 256, "n_test": 256, "epochs": 2, "augment": "none"},
     "quick": {"dataset": "fashion-mnist", "n_train": 10000, "n_test": None, "epochs": 12, "augment": "none"},
     "paper": {"dataset": "cifar100", "n_train": None, "n_test": None, "epochs": 200, "augment": "crop-flip"},
 }
