@@ -195,3 +195,14 @@ def test_torch_packbits_equals_numpy(shape):
     rows = active.reshape(shape[0], shape[1], -1) if len(shape) > 2 else active
     expected = np.packbits(rows.numpy(), axis=1)
     assert np.array_equal(apt.packbits_torch(rows).numpy(), expected)
+
+
+def test_actcoollr_state_keeps_its_calibration_across_a_resume():
+    """A resumed run must still report the LR-range fit that set sigma (it is not recomputed)."""
+    ctl = actcool.ActCoolLR(actcool.linear_target(2.0, 100), lr_init=0.01, every=10)
+    ctl.sigma, ctl.calibration = 1.3, {"lrs": np.geomspace(1e-3, 1, 4), "p_mean": np.linspace(0.1, 0.9, 4),
+                                       "mu": -2.0, "sigma": 1.3, "r2": 0.99}
+    again = actcool.ActCoolLR(actcool.linear_target(2.0, 100), lr_init=0.01, every=10)
+    again.load_state_dict(ctl.state_dict())
+    assert again.sigma == 1.3 and again.calibration["sigma"] == 1.3
+    np.testing.assert_allclose(again.calibration["lrs"], ctl.calibration["lrs"])

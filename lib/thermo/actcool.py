@@ -133,9 +133,12 @@ class ActCoolLR(Callback):
         state.log_step("mu", self.mu)
 
     def state_dict(self) -> dict:
+        cal = {k: (np.asarray(v).tolist() if isinstance(v, np.ndarray) else v)
+               for k, v in (self.calibration or {}).items()}
         return {"sigma": self.sigma, "mu": self.mu, "lr_from": self.lr_from, "lr_to": self.lr_to,
-                "segment_start": self.segment_start}
+                "segment_start": self.segment_start, "calibration": cal}
 
     def load_state_dict(self, state: dict) -> None:
         self.sigma, self.mu = state["sigma"], state["mu"]
         self.lr_from, self.lr_to, self.segment_start = state["lr_from"], state["lr_to"], state["segment_start"]
+        self.calibration = state.get("calibration") or self.calibration  # a resumed run keeps its LR-range fit
