@@ -267,11 +267,11 @@ def frame(experiment_id: str, profile: str):
     return runs_frame(claims.cached_records(experiment_id, profile))
 
 
-def _paired(a, b, what: str) -> claims.Measurement:
+def _paired(a, b, what: str, unit: str = "pt") -> claims.Measurement:
     if len(a) < 2:
         raise claims.MissingResults(f"{len(a)} pair(s) for {what}; a confidence interval needs 2")
     d = stats.paired_difference(a, b)
-    return claims.Measurement(d.mean, d.half_width, n=d.n, unit="pt", detail=what)
+    return claims.Measurement(d.mean, d.half_width, n=d.n, unit=unit, detail=what)
 
 
 def lr_grid_pairs(profile: str):
@@ -352,8 +352,8 @@ def measure_tb_alpha_spread(profile: str) -> claims.Measurement:
     p = alpha_spread_pairs(profile)
     if not {"cal", "tb"} <= set(p.columns):
         raise claims.MissingResults("needs TB and CAL runs")
-    m = _paired(p["cal"], p["tb"], "std over layers of the final alpha, CAL minus TB, paired by model and seed")
-    return claims.Measurement(m.value, m.uncertainty, n=m.n, detail=m.detail)
+    return _paired(p["cal"], p["tb"], "std over layers of the final alpha, CAL minus TB, paired by model and seed",
+                   unit="")
 
 
 def measure_tb_overhead(profile: str) -> claims.Measurement:
@@ -368,24 +368,19 @@ def measure_tb_overhead(profile: str) -> claims.Measurement:
 
 
 _CH = "notebooks/tempbalance/02-training-with-tempbalance"
-claims.register(claims.Claim(
-    "tb-lr-grid", "tempbalance", "Fig. 5",
-    "TB beats CAL at every initial learning rate of the grid", "TB above CAL at every LR (ResNet18, VGG16)",
-    claims.positive_difference(), measure=measure_tb_lr_grid, chapter=_CH, section="tb-fig5"))
-claims.register(claims.Claim(
-    "tb-width", "tempbalance", "Fig. 6",
-    "TB beats CAL at every network width", "TB above CAL at widths 50 %, 100 %, 150 % (ResNet18/34, VGG16/19)",
-    claims.positive_difference(), measure=measure_tb_width, chapter=_CH, section="tb-fig6"))
-claims.register(claims.Claim(
-    "tb-metric", "tempbalance", "Fig. 7",
-    "PL_Alpha_Hill is the best HT-SR metric to drive TB", "best of the metrics tried",
-    claims.positive_difference(), measure=measure_tb_metric, chapter=_CH, section="tb-fig7"))
-claims.register(claims.Claim(
-    "tb-alpha-spread", "tempbalance", "Figs. 10-11",
-    "TB leaves the layers' PL_Alpha_Hill more concentrated than CAL does", "more concentrated, nearer 2",
-    claims.positive_difference(), measure=measure_tb_alpha_spread, chapter=_CH, section="tb-fig10"))
-claims.register(claims.Claim(
-    "tb-overhead", "tempbalance", "Sec. 5 (limitations)",
-    "Balancing once per epoch costs a small share of training time", "1.4 s per epoch, about 6 % (V100)",
-    claims.at_most(0.06, 0.10, "the share of training time", "%"), measure=measure_tb_overhead, chapter=_CH,
-    section="tb-cost"))
+for _id, _place, _statement, _paper, _rule, _measure, _section in (
+    ("tb-lr-grid", "Fig. 5", "TB beats CAL at every initial learning rate of the grid",
+     "TB above CAL at every LR (ResNet18, VGG16)", claims.positive_difference(), measure_tb_lr_grid, "tb-fig5"),
+    ("tb-width", "Fig. 6", "TB beats CAL at every network width",
+     "TB above CAL at widths 50 %, 100 %, 150 % (ResNet18/34, VGG16/19)", claims.positive_difference(),
+     measure_tb_width, "tb-fig6"),
+    ("tb-metric", "Fig. 7", "PL_Alpha_Hill is the best HT-SR metric to drive TB", "best of the metrics tried",
+     claims.positive_difference(), measure_tb_metric, "tb-fig7"),
+    ("tb-alpha-spread", "Figs. 10-11", "TB leaves the layers' PL_Alpha_Hill more concentrated than CAL does",
+     "more concentrated, nearer 2", claims.positive_difference(), measure_tb_alpha_spread, "tb-fig10"),
+    ("tb-overhead", "Sec. 5 (limitations)", "Balancing once per epoch costs a small share of training time",
+     "1.4 s per epoch, about 6 % (V100)", claims.at_most(0.06, 0.10, "the share of training time", "%"),
+     measure_tb_overhead, "tb-cost"),
+):
+    claims.register(claims.Claim(_id, "tempbalance", _place, _statement, _paper, _rule, measure=_measure,
+                                 chapter=_CH, section=_section))
