@@ -209,6 +209,12 @@ CASES = [
     ("mismatched shapes given to tau_z_theory",
      lambda mp, tp: softmax.tau_z_theory(np.eye(4), np.zeros((5, 3)), np.zeros((5, 3)), 1.0),
      ConfigError, "ntk must be (5, 5) or (5, 5, 3, 3) for z0 of shape (5, 3), got (4, 4)"),
+    ("kernel that does not match the logits in the conditioning of App. A.3",
+     lambda mp, tp: softmax.linearized_condition(np.eye(3), np.zeros((4, 10))),
+     ConfigError, "ntk must be (4, 4) for z of shape (4, 10), got (3, 3)"),
+    ("a beta sweep asked for before its learning rate is tuned (Sec. 3.4)",
+     lambda mp, tp: (mp.setenv("THERMO_ROOT", str(tp)), get_experiment("tc-fig6-beta-sweep").configs("quick")),
+     claims.MissingResults, "10 of 10 points of tc-fig6-tune [quick] are not cached"),
     ("non-positive decay exponent", lambda mp, tp: check_s_vs_alpha({"sizes": [16], "s_values": [0.5, -1]}),
      ConfigError, r"every decay exponent s must be positive, got [0.5, -1]"),
 ]

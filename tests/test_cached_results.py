@@ -26,7 +26,7 @@ def test_every_quick_point_of_the_chapters_is_cached(exp_id):
     for cfg in exp.configs("quick"):
         rec = STORE.load(exp.id, exp.version, cfg)
         assert rec is not None, f"{exp_id}: no cached record for the current quick config; run `make results`"
-        assert rec["status"] == "ok"
+        assert rec["status"] in ("ok", "diverged"), f"{exp_id}: {rec['status']} ({rec.get('reason')})"
 
 
 def test_records_carry_provenance():

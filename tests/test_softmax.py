@@ -153,3 +153,53 @@ def test_tau_z_from_network_equals_the_materialized_kernel():
     z0 = beta * np.asarray(f(p, x))
     expected = softmax.tau_z_theory(theta / len(y), z0, np.eye(3)[y], eta_tilde)
     assert softmax.tau_z_from_network(f, p, x, jnp.asarray(y), beta, eta_tilde) == pytest.approx(expected, rel=1e-9)
+
+
+def _brute_force_nonzero_eigs(theta, z):
+    """(Theta kron Id_K) times the block-diagonal softmax Hessian, built entry by entry; its
+    eigenvalues by a general (non-symmetric) solver, the N zeros dropped."""
+    n, k = z.shape
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    big_s = np.zeros((n * k, n * k))
+    big_t = np.zeros((n * k, n * k))
+    for i in range(n):
+        for a in range(k):
+            for b in range(k):
+                big_s[i * k + a, i * k + b] = p[i, a] * (a == b) - p[i, a] * p[i, b]
+            for j in range(n):
+                big_t[i * k + a, j * k + a] = theta[i, j]
+    ev = np.sort(np.linalg.eigvals(big_t @ big_s).real)
+    return ev[n:]
+
+
+def test_linearized_spectrum_matches_the_explicit_product():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(5, 7))
+    theta = a @ a.T + 0.1 * np.eye(5)
+    z = 2.0 * rng.normal(size=(5, 4))
+    ours = softmax.linearized_spectrum(theta, z)
+    assert ours.shape == (5 * 3,)
+    np.testing.assert_allclose(ours, _brute_force_nonzero_eigs(theta, z), rtol=1e-8, atol=1e-12)
+    assert softmax.linearized_condition(theta, z) == pytest.approx(ours[-1] / ours[0])
+
+
+def test_linearized_condition_at_a_uniform_softmax_is_the_kernels():
+    # Z = 0: S = (Id - 11^T / K) / K has K - 1 eigenvalues 1/K, so kappa(H) = kappa(Theta).
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(6, 6))
+    theta = a @ a.T + np.eye(6)
+    ev = np.linalg.eigvalsh(theta)
+    assert softmax.linearized_condition(theta, np.zeros((6, 10))) == pytest.approx(ev[-1] / ev[0], rel=1e-10)
+    np.testing.assert_allclose(softmax.linearized_spectrum(theta, np.zeros((6, 10))),
+                               np.sort(np.repeat(ev / 10, 9)), rtol=1e-10)
+
+
+def test_linearized_condition_grows_exponentially_with_the_logit_scale():
+    # one example, two classes: S has the single non-zero eigenvalue 2 p (1 - p) ~ 2 exp(-beta dz)
+    theta = np.eye(2)
+    z = np.array([[1.0, 0.0], [0.0, 0.5]])
+    for beta in (5.0, 10.0, 20.0):
+        p = 1 / (1 + np.exp(-beta * np.array([1.0, 0.5])))
+        expected = (2 * p * (1 - p)).max() / (2 * p * (1 - p)).min()
+        assert softmax.linearized_condition(theta, beta * z) == pytest.approx(expected, rel=1e-6)  # eps * kappa

@@ -59,3 +59,84 @@ def test_tau_nl_slopes_recover_a_power_law_per_c():
     assert len(table) == 6 and np.allclose(table.tau_nl_eta_over_beta, table.tau_nl_eta / table.beta)
     s = tcp.tau_nl_slopes(table)
     assert np.allclose(s.slope, 0.8) and list(s.points) == [3, 3]
+
+
+def _phase_rec(beta, c, f, status, test_acc, early, z_norm, z0=1.0):
+    return {"status": status, "config": {"beta": beta, "c": c, "lr_factor": f, "steps": 200},
+            "data": {"z0_norm": z0, "steps": [0, 20, 200],
+                     "net": {"test_acc": [0.1, 0.5, test_acc], "train_acc": [0.1, early, 0.9],
+                             "z_norm": [z0, 2.0, z_norm]}}}
+
+
+def test_phase_table_takes_the_best_learning_rate_per_point():
+    recs = [_phase_rec(1.0, 0.0, 0.5, "ok", 0.80, 0.3, 5.0), _phase_rec(1.0, 0.0, 1.0, "ok", 0.85, 0.6, 7.0),
+            _phase_rec(1.0, 0.0, 2.0, "diverged", 0.99, 0.9, 9.0),
+            _phase_rec(3.0, 0.0, 1.0, "diverged", 0.0, 0.0, 0.0)]
+    t = tc.phase_table(recs).set_index("beta")
+    assert t.loc[1.0, "lr_factor"] == 1.0 and t.loc[1.0, "test_acc"] == 0.85
+    assert t.loc[1.0, "early_acc"] == 0.6 and t.loc[1.0, "final_z_norm"] == 7.0 and t.loc[1.0, "diverged"] == 1
+    assert np.isnan(t.loc[3.0, "test_acc"]) and t.loc[3.0, "diverged"] == 1
+
+
+def _sweep_rec(bn, beta, seed, acc, status="ok", lr=0.1):
+    return {"status": status, "config": {"batchnorm": bn, "beta": beta, "seed": seed, "lr": lr},
+            "data": {"final_test_acc": acc}}
+
+
+def test_beta_sweep_table_mean_std_max_over_seeds():
+    accs = [0.7, 0.8, 0.9]
+    recs = [_sweep_rec(False, 0.1, s, a) for s, a in enumerate(accs)]
+    recs.append(_sweep_rec(False, 0.1, 3, float("nan"), status="diverged"))
+    t = tc.beta_sweep_table(recs).iloc[0]
+    full = np.array(accs + [0.1])
+    assert t["mean"] == pytest.approx(full.mean()) and t["std"] == pytest.approx(full.std(ddof=1))
+    assert t["max"] == 0.9 and t["seeds"] == 4 and t["diverged"] == 1
+
+
+def test_tuned_lr_is_the_best_grid_point_and_sweep_scales_it_by_one_over_beta(monkeypatch):
+    from thermo import claims
+
+    tune = [_sweep_rec(False, 1.0, 0, 0.80, lr=0.025), _sweep_rec(False, 1.0, 0, 0.86, lr=0.05),
+            _sweep_rec(False, 1.0, 0, 0.95, "diverged", lr=0.1), _sweep_rec(True, 1.0, 0, 0.9, lr=0.2),
+            _sweep_rec(True, 1.0, 0, 0.7, lr=0.05)]
+    monkeypatch.setattr(claims, "cached_records", lambda exp, profile: tune)
+    assert tc.tuned_lr("quick", False) == 0.05 and tc.tuned_lr("quick", True) == 0.2
+    cfgs = tc.beta_sweep_configs("quick")
+    assert len(cfgs) == 2 * len(tc.BETA_SWEEP["quick"]["betas"]) * len(tc.BETA_SWEEP["quick"]["seeds"])
+    for c in cfgs:
+        assert c["lr"] * c["beta"] == pytest.approx(0.2 if c["batchnorm"] else 0.05)
+
+
+def test_convnet_batchnorm_variant_adds_one_norm_per_convolution():
+    import torch
+
+    from thermo import models
+
+    plain = models.build("convnet", (1, 28, 28), 10, width=0.25)
+    normed = models.build("convnet", (1, 28, 28), 10, width=0.25, batchnorm=True)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in normed.modules()) == 2
+    assert normed(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_conditioning_growth_recovers_an_exponential_rate():
+    from thermo.plots import temperature_check as tcp
+
+    zs = np.linspace(0.5, 40, 12)
+    rows = [{"z_norm": z, "kappa": 50.0 * np.exp(0.3 * z)} for z in zs]
+    rows.append({"z_norm": 60.0, "kappa": None})  # past float64 rounding: left out
+    rec = {"data": {"rows": rows, "kappa_ntk": 50.0}}
+    g = tcp.conditioning_growth(rec, min_kappa_ratio=10.0)
+    assert g["slope"] == pytest.approx(0.3) and g["r2"] == pytest.approx(1.0)
+    assert g["points"] == int(np.sum(np.exp(0.3 * zs) > 10.0))
+
+
+def test_ntk_prediction_table_has_one_row_per_c():
+    from thermo.plots import temperature_check as tcp
+
+    rows = [{"c": c, "z0_norm": 1.0, "tau_z": 2.0, "tau_z_eta_over_z0": 0.002, "inverse_drive": 0.001}
+            for c in (-0.5, 0.0)]
+    recs = [{"status": "ok", "config": {"activation": a, "labels": "true", "beta": 1.0}, "data": {"rows": rows}}
+            for a in ("relu", "erf")]
+    t = tcp.ntk_prediction_table(recs)
+    assert len(t) == 4 and set(t.activation) == {"relu", "erf"}

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from thermo import experiments
+from thermo.claims import MissingResults
 from thermo.errors import ThermoError
 from thermo.profiles import PROFILES
 from thermo.profiles import profile as active_profile
@@ -19,7 +20,11 @@ def cmd_list(args) -> int:
     print(f"profile {args.profile}, results in {store.root}")
     for exp_id in sorted(experiments.REGISTRY):
         exp = experiments.REGISTRY[exp_id]
-        configs = exp.configs(args.profile)
+        try:
+            configs = exp.configs(args.profile)
+        except MissingResults as err:  # a second stage whose points come from another experiment's results
+            print(f"  {exp.id} v{exp.version}: waits for other results ({err})  -- {exp.title}")
+            continue
         recs = [store.load(exp.id, exp.version, c) for c in configs]
         done = sum(r is not None and r["status"] != "failed" for r in recs)
         print(f"  {exp.id} v{exp.version}: {len(configs)} points, {done} cached  -- {exp.title}")

@@ -44,15 +44,21 @@ class MLP(nn.Module):
 
 
 class ConvNet(nn.Module):
-    """Four weight layers: two 3x3 convs (each ReLU + 2x2 max-pool), a hidden linear, a read-out."""
+    """Four weight layers: two 3x3 convs (each ReLU + 2x2 max-pool), a hidden linear, a read-out.
+    ``batchnorm=True`` puts a BatchNorm2d after each convolution (the normalized variant of the
+    Temperature-check chapter's Fig. 6)."""
 
-    def __init__(self, in_shape, num_classes, channels=(32, 64), hidden=128, width=1.0):
+    def __init__(self, in_shape, num_classes, channels=(32, 64), hidden=128, width=1.0, batchnorm=False):
         super().__init__()
         c, h, w = in_shape
         c1, c2 = (_w(ch, width) for ch in channels)
+
+        def norm(ch):
+            return [nn.BatchNorm2d(ch)] if batchnorm else []
+
         self.features = nn.Sequential(
-            nn.Conv2d(c, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c, c1, 3, padding=1), *norm(c1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 3, padding=1), *norm(c2), nn.ReLU(), nn.MaxPool2d(2),
         )
         flat = c2 * (h // 4) * (w // 4)
         self.classifier = nn.Sequential(

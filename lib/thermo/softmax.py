@@ -178,3 +178,41 @@ def tau_nl_empirical(t, z_traj, zlin_traj) -> float:
     first = np.linalg.norm(np.asarray(z_traj[i]) - np.asarray(z_traj[0])) / t[i]
     second = 2.0 * np.linalg.norm(np.asarray(z_traj[i]) - np.asarray(zlin_traj[i])) / t[i] ** 2
     return float(first / second) if second > 0 else math.inf
+
+
+def softmax_hessian_factors(z) -> tuple[np.ndarray, np.ndarray]:
+    """Per example i, the non-zero spectrum of the softmax Hessian ``S_i = diag(p_i) - p_i p_i^T``
+    (p_i = softmax(z_i)): eigenvalues (N, K-1) and eigenvectors (N, K, K-1). The dropped eigenvalue
+    is the zero of the all-ones direction (probabilities sum to one)."""
+    z = np.asarray(z, dtype=float)
+    if z.ndim != 2 or z.shape[1] < 2:
+        raise ConfigError(f"z must be (N, K) with K >= 2, got shape {z.shape}")
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    s = np.einsum("ia,ab->iab", p, np.eye(z.shape[1])) - np.einsum("ia,ib->iab", p, p)
+    w, v = np.linalg.eigh(s)  # ascending: the first is the null direction
+    return w[:, 1:], v[:, :, 1:]
+
+
+def linearized_spectrum(ntk, z) -> np.ndarray:
+    """App. A.3: the non-zero eigenvalues of ``H = (Theta (x) Id_K) S(Z)``, the matrix of the
+    linearized dynamics ``dZ/dt = -eta_tilde H (Z - Z*)`` near a point Z (``ntk``: (N, N) kernel
+    acting identically on every logit; ``z``: (N, K) softmax inputs). H is a product of two positive
+    semi-definite matrices, so its non-zero eigenvalues are those of the symmetric
+    ``S^1/2 (Theta (x) Id) S^1/2`` restricted to the range of S: N (K - 1) of them, ascending."""
+    th = np.asarray(ntk, dtype=float)
+    w, v = softmax_hessian_factors(z)
+    n = w.shape[0]
+    if th.shape != (n, n):
+        raise ConfigError(f"ntk must be ({n}, {n}) for z of shape {np.shape(z)}, got {th.shape}")
+    b = v * np.sqrt(np.clip(w, 0.0, None))[:, None, :]  # (N, K, K-1): U_i sqrt(D_i)
+    gram = np.einsum("iaq,jar->iqjr", b, b)  # (U_i sqrt D_i)^T (U_j sqrt D_j)
+    m = (th[:, None, :, None] * gram).reshape(n * w.shape[1], n * w.shape[1])
+    return np.linalg.eigvalsh(0.5 * (m + m.T))
+
+
+def linearized_condition(ntk, z) -> float:
+    """kappa(H) = largest / smallest non-zero eigenvalue of :func:`linearized_spectrum` (App. A.3).
+    In float64 values beyond about 1e15 are limited by rounding."""
+    ev = linearized_spectrum(ntk, z)
+    return float(ev[-1] / ev[0]) if ev[0] > 0 else math.inf

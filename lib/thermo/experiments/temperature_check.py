@@ -90,15 +90,20 @@ def run_gd(config: dict) -> dict:
     record = [0, *train.log_spaced_steps(config["steps"], per_decade=config.get("per_decade", 12))]
     if config.get("record"):
         record = sorted(set(config["record"]) | {config["steps"]})
+    linear = config.get("linearized", True)
     res = ntk.gd(apply_fn, params, jnp.asarray(xtr), jnp.asarray(ytr),
                  lambda z, t: softmax.beta_cross_entropy(z, t, beta), eta, config["steps"], record=record,
-                 eval_sets={"test": jnp.asarray(xte)}, linearized=True)
+                 eval_sets={"test": jnp.asarray(xte)}, linearized=linear)
     out = {"steps": res.steps, "eta": eta, "z0_norm": float(np.linalg.norm(beta * res.outputs["train"][0]))}
-    for kind, outs in (("net", res.outputs), ("lin", res.linear_outputs)):
+    for kind, outs in (("net", res.outputs), ("lin", res.linear_outputs)) if linear else (("net", res.outputs),):
         ztr = [beta * np.asarray(o) for o in outs["train"]]
         zte = [beta * np.asarray(o) for o in outs["test"]]
         out[kind] = {"train_loss": [_ce(z, ytr) for z in ztr], "train_acc": [_accuracy(z, ytr) for z in ztr],
                      "test_acc": [_accuracy(z, yte) for z in zte], "z_norm": [float(np.linalg.norm(z)) for z in ztr]}
+    if not linear:
+        status = "diverged" if res.diverged_at is not None else "ok"
+        return {**out, "status": status, **({"reason": f"non-finite loss by step {res.diverged_at}"}
+                                            if res.diverged_at is not None else {})}
     znet = [beta * np.asarray(o) for o in res.outputs["train"]]
     zlin = [beta * np.asarray(o) for o in res.linear_outputs["train"]]
     out["deviation"] = [float(np.linalg.norm(a - b)) for a, b in zip(znet, zlin)]
@@ -118,9 +123,12 @@ def run_gd(config: dict) -> dict:
 DATA = {"smoke": {"n_train": 32, "n_test": 64, "pool": 4, "width": 32, "depth": 1},
         "quick": {"n_train": 256, "n_test": 1000, "pool": 2, "width": 512, "depth": 2},
         "paper": {"n_train": 1024, "n_test": 10000, "pool": 1, "width": 2048, "depth": 2}}
-COLLAPSE = {"smoke": {"betas": [0.3, 3.0], "eta_tilde": 1.0, "steps": 20},
-            "quick": {"betas": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0], "eta_tilde": 1.0, "steps": 400},
-            "paper": {"betas": list(np.logspace(-3, 3, 13)), "eta_tilde": 1.0, "steps": 2000}}
+# Two effective learning rates: at eta_tilde = 1 every beta <= 0.3 diverged within five steps (the
+# largest usable eta_tilde shrinks with beta, Fig. 4's argument), so a second, smaller eta_tilde
+# with more steps shows the small-beta networks too.
+COLLAPSE = {"smoke": {"betas": [0.3, 3.0], "runs": [(1.0, 20)]},
+            "quick": {"betas": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0], "runs": [(1.0, 400), (0.1, 1000)]},
+            "paper": {"betas": list(np.logspace(-3, 3, 13)), "runs": [(1.0, 2000), (0.1, 5000), (0.01, 20000)]}}
 
 
 def _base(profile: str, seed: int = 0) -> dict:
@@ -129,8 +137,8 @@ def _base(profile: str, seed: int = 0) -> dict:
 
 def collapse_configs(profile: str) -> list[dict]:
     g = COLLAPSE[profile]
-    return [{**_base(profile), "c": -1.0, "beta": float(b), "eta_tilde": g["eta_tilde"], "steps": g["steps"]}
-            for b in g["betas"]]
+    return [{**_base(profile), "c": -1.0, "beta": float(b), "eta_tilde": et, "steps": steps}
+            for et, steps in g["runs"] for b in g["betas"]]
 
 
 # --- Figs. 2-3: the timescales ----------------------------------------------------------------------
@@ -237,3 +245,274 @@ def eta_star(records) -> list[dict]:
         out.append({"beta": beta, "eta_star": best, "grid_best": float(lrs[i]), "best_acc": float(acc[i]),
                     "on_edge": i in (0, len(lrs) - 1)})
     return out
+
+
+# --- Fig. 5: the (beta, ||Z0||) phase plane (JAX) -----------------------------------------------------
+
+# Each (beta, c) point trains the network alone (no linearization) at eta = f / beta for every f of
+# the grid (eta_tilde = f * beta), the paper's App. D.2 sweep of eta in proportion to 1 / beta.
+PHASE = {
+    "smoke": {"betas": [0.3, 3.0], "cs": [-0.99, 0.0], "factors": [0.5, 2.0], "steps": 20, "width": 32},
+    "quick": {"betas": [0.03, 0.1, 0.3, 1.0, 3.0, 10.0], "cs": [-1 + 1e-4, -0.99, -0.75, 0.0, 1.0],
+              "factors": [0.25, 0.5, 1.0, 2.0, 4.0], "steps": 200, "width": 256},
+    "paper": {"betas": list(np.logspace(-2, 2, 9)), "cs": [-1 + 1e-6, -1 + 1e-4, -0.99, -0.9, -0.5, 0.0, 1.0],
+              "factors": [0.1, 0.3, 1.0, 3.0, 10.0], "steps": 2000, "width": 2048},
+}
+EARLY_STEP = 20  # Fig. 5(b): the accuracy after 20 steps
+
+
+def phase_configs(profile: str) -> list[dict]:
+    g = PHASE[profile]
+    early = min(EARLY_STEP, g["steps"])
+    return [{**_base(profile), "width": g["width"], "c": float(c), "beta": float(b), "eta_tilde": float(f * b),
+             "lr_factor": float(f), "steps": g["steps"], "record": [0, early, g["steps"]], "linearized": False,
+             "mode": "phase"}
+            for b in g["betas"] for c in g["cs"] for f in g["factors"]]
+
+
+register(Experiment("tc-fig5-phase-plane", VERSION, phase_configs, run_gd,
+                    "Temperature check Fig. 5: the (beta, ||Z0||) phase plane at the best of eta = f / beta",
+                    check_jax))
+
+
+def phase_table(records):
+    """One row per (beta, c) point at its best learning rate (by final test accuracy; diverged runs
+    excluded): ||Z0||, the best f, the test accuracy, the training accuracy after ``EARLY_STEP``
+    steps, the final ||Z||_F, and how many of the learning rates diverged."""
+    import pandas as pd
+
+    groups: dict = {}
+    for r in records:
+        c = r["config"]
+        groups.setdefault((c["beta"], c["c"]), []).append(r)
+    rows = []
+    for (beta, c), recs in sorted(groups.items()):
+        ok = [r for r in recs if r["status"] == "ok"]
+        row = {"beta": beta, "c": c, "z0_norm": recs[0]["data"].get("z0_norm", np.nan),
+               "diverged": len(recs) - len(ok), "lr_factor": np.nan, "test_acc": np.nan, "early_acc": np.nan,
+               "final_z_norm": np.nan}
+        if ok:
+            best = max(ok, key=lambda r: r["data"]["net"]["test_acc"][-1])
+            d = best["data"]
+            early = d["steps"].index(min(EARLY_STEP, best["config"]["steps"]))
+            row.update(lr_factor=best["config"]["lr_factor"], test_acc=d["net"]["test_acc"][-1],
+                       early_acc=d["net"]["train_acc"][early], final_z_norm=d["net"]["z_norm"][-1])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --- Fig. 6: beta sweeps of a ConvNet with and without BatchNorm, tuned as in Sec. 3.4 (torch) -------
+
+BETA_SWEEP = {
+    "smoke": {"dataset": "digits", "n_train": None, "width": 0.25, "epochs": 2, "batch_size": 64,
+              "tune_lrs": [0.02, 0.08], "betas": [0.1, 1.0], "seeds": [0, 1]},
+    "quick": {"dataset": "fashion-mnist", "n_train": 5000, "width": 0.5, "epochs": 5, "batch_size": 128,
+              "tune_lrs": [0.0125, 0.025, 0.05, 0.1, 0.2], "betas": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
+              "seeds": [0, 1, 2, 3, 4]},
+    "paper": {"dataset": "cifar10", "n_train": None, "width": 1.0, "epochs": 200, "batch_size": 128,
+              "tune_lrs": list(np.logspace(-3, -0.5, 6)), "betas": list(np.logspace(-2, 1, 7)),
+              "seeds": list(range(10))},
+}
+NORMS = (False, True)  # the ConvNet without and with BatchNorm
+
+
+def _sweep_base(profile: str, batchnorm: bool) -> dict:
+    g = BETA_SWEEP[profile]
+    return {**{k: g[k] for k in ("dataset", "n_train", "width", "epochs", "batch_size")}, "model": "convnet",
+            "batchnorm": batchnorm, "momentum": 0.9}
+
+
+def tune_configs(profile: str) -> list[dict]:
+    """Sec. 3.4, step 1: the learning-rate grid at beta = 1, first seed, each network."""
+    g = BETA_SWEEP[profile]
+    return [{**_sweep_base(profile, bn), "beta": 1.0, "lr": float(lr), "seed": g["seeds"][0]}
+            for bn in NORMS for lr in g["tune_lrs"]]
+
+
+def tuned_lr(profile: str, batchnorm: bool) -> float:
+    """eta_0 of Sec. 3.4: the grid learning rate of ``tc-fig6-tune`` with the best final test
+    accuracy at beta = 1 (diverged runs count as chance)."""
+    from thermo import claims
+
+    recs = [r for r in claims.cached_records("tc-fig6-tune", profile) if r["config"]["batchnorm"] == batchnorm]
+    best = max(recs, key=lambda r: r["data"]["final_test_acc"] if r["status"] == "ok" else 0.0)
+    return float(best["config"]["lr"])
+
+
+def beta_sweep_configs(profile: str) -> list[dict]:
+    """Sec. 3.4, step 2: beta over the grid with eta = eta_0 / beta, every seed, each network. Needs
+    ``tc-fig6-tune`` cached (run it first): eta_0 comes from its results."""
+    g = BETA_SWEEP[profile]
+    out = []
+    for bn in NORMS:
+        eta0 = tuned_lr(profile, bn)
+        out += [{**_sweep_base(profile, bn), "beta": float(b), "lr": float(eta0 / b), "eta0": eta0, "seed": s}
+                for b in g["betas"] for s in g["seeds"]]
+    return out
+
+
+def _build_convnet(config: dict, in_shape, classes: int):
+    return models.build(config["model"], in_shape, classes, width=config["width"],
+                        **({"batchnorm": True} if config.get("batchnorm") else {}))
+
+
+def check_sweep(config: dict) -> None:
+    softmax.check_beta(config["beta"])
+    sp = data.spec(config["dataset"])
+    _build_convnet(config, sp.in_shape, sp.num_classes)
+    _torch_config(config)
+
+
+def run_sweep(config: dict) -> dict:
+    check_sweep(config)
+    tr = data.load(config["dataset"], "train", n=config["n_train"], seed=0)
+    te = data.load(config["dataset"], "test", seed=0)
+    torch.manual_seed(config["seed"])
+    model = _build_convnet(config, tr.in_shape, tr.num_classes)
+    res = train.fit(model, tr, te, _torch_config(config), loss_fn=softmax.torch_beta_loss(config["beta"]),
+                    progress=False)
+    out = {"status": res.status, "history": res.history, "final_test_acc": res.final("test_acc")}
+    if res.status != "ok":
+        out["reason"] = f"non-finite loss at step {res.diverged_at_step}"
+    return out
+
+
+register(Experiment("tc-fig6-tune", VERSION, tune_configs, run_sweep,
+                    "Temperature check Sec. 3.4, step 1: the learning rate at beta = 1, ConvNet with and without "
+                    "BatchNorm", check_sweep))
+register(Experiment("tc-fig6-beta-sweep", VERSION, beta_sweep_configs, run_sweep,
+                    "Temperature check Fig. 6: test accuracy against beta at eta_0 / beta, ConvNet with and without "
+                    "BatchNorm, several seeds", check_sweep))
+
+
+def beta_sweep_table(records):
+    """Per (network, beta): mean, std and maximum of the final test accuracy over seeds (diverged runs
+    count as chance, 0.1) and the number diverged."""
+    import pandas as pd
+
+    rows = [{"batchnorm": r["config"]["batchnorm"], "beta": r["config"]["beta"], "seed": r["config"]["seed"],
+             "acc": r["data"]["final_test_acc"] if r["status"] == "ok" else 0.1,
+             "diverged": r["status"] != "ok"} for r in records]
+    t = pd.DataFrame(rows)
+    return (t.groupby(["batchnorm", "beta"])
+            .agg(mean=("acc", "mean"), std=("acc", "std"), max=("acc", "max"), seeds=("acc", "size"),
+                 diverged=("diverged", "sum"))
+            .reset_index())
+
+
+# --- Fig. 7 (App. C): tau_z against the infinite-width kernel's prediction (JAX) ----------------------
+
+NTK_PRED = {
+    "smoke": {"n_train": 32, "pool": 4, "width": 64, "betas": [1.0], "cs": [-0.99, 0.0, 1.0]},
+    "quick": {"n_train": 256, "pool": 2, "width": 2048, "betas": [0.3, 1.0, 3.0, 10.0],
+              "cs": [-1 + 1e-4, -1 + 1e-2, -0.9, -0.5, 0.0, 0.5, 1.0]},
+    "paper": {"n_train": 1024, "pool": 1, "width": 2000, "betas": list(np.logspace(-1, 2, 7)),
+              "cs": [-1 + 1e-6, -1 + 1e-4, -1 + 1e-2, -0.9, -0.5, 0.0, 0.5, 1.0]},
+}
+TAU_Z_ETA_TILDE = 1e-3  # the vanishing step whose first step measures tau_z
+
+
+def ntk_pred_configs(profile: str) -> list[dict]:
+    g = NTK_PRED[profile]
+    return [{"dataset": "fashion-mnist", "n_train": g["n_train"], "pool": g["pool"], "width": g["width"], "depth": 2,
+             "activation": act, "labels": labels, "beta": float(b), "cs": [float(c) for c in g["cs"]],
+             "eta_tilde": TAU_Z_ETA_TILDE, "seed": 0, "float64": True}
+            for act in ("relu", "erf") for labels in ("true", "shuffled") for b in g["betas"]]
+
+
+def check_ntk_pred(config: dict) -> None:
+    softmax.check_beta(config["beta"])
+    for c in config["cs"]:
+        softmax.check_correlation(c)
+    if config["labels"] not in ("true", "shuffled"):
+        raise ConfigError(f"labels must be 'true' or 'shuffled', got {config['labels']!r}")
+
+
+def run_ntk_pred(config: dict) -> dict:
+    """For each c: ||Z0||, tau_z from the first step of gradient descent at a vanishing eta_tilde, and
+    ||Theta_inf (Y - softmax(Z0)) / N||_F with Theta_inf the infinite-width NTK of the same
+    architecture (neural-tangents' ``kernel_fn``)."""
+    import jax.numpy as jnp
+
+    from thermo import ntk
+
+    check_ntk_pred(config)
+    ntk.enable_float64()
+    xtr, ytr, _, _ = fmnist_flat(config["n_train"], 16, config["pool"])
+    if config["labels"] == "shuffled":
+        ytr = np.random.default_rng(config["seed"] + 1).permutation(ytr)
+    x, beta = jnp.asarray(xtr), config["beta"]
+    _, _, kernel_fn = ntk.mlp([config["width"]] * config["depth"], 10, config["activation"])
+    theta_inf = np.asarray(kernel_fn(x, x, "ntk"))
+    y = np.eye(10)[ytr]
+    rows = []
+    for c in config["cs"]:
+        apply_fn, params = network({**config, "c": c}, xtr.shape[1])
+        eta = config["eta_tilde"] / beta**2
+        res = ntk.gd(apply_fn, params, x, jnp.asarray(ytr), lambda z, t: softmax.beta_cross_entropy(z, t, beta),
+                     eta, 1, record=[0, 1])
+        z = [beta * np.asarray(o) for o in res.outputs["train"]]
+        tau = softmax.tau_z_empirical([0, 1], z)
+        p = np.exp(z[0] - z[0].max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        pred = float(np.linalg.norm(theta_inf @ (y - p)) / len(y))
+        rows.append({"c": c, "z0_norm": float(np.linalg.norm(z[0])), "tau_z": tau,
+                     "tau_z_eta_over_z0": tau * config["eta_tilde"] / float(np.linalg.norm(z[0])),
+                     "inverse_drive": 1.0 / pred})
+    return {"status": "ok", "rows": rows}
+
+
+register(Experiment("tc-fig7-ntk", VERSION, ntk_pred_configs, run_ntk_pred,
+                    "Temperature check Fig. 7 / App. C: tau_z of wide networks against the infinite-width NTK",
+                    check_ntk_pred))
+
+
+# --- App. A.3: the conditioning of the linearized dynamics against beta ------------------------------
+
+CONDITIONING = {
+    "smoke": {"n_train": 16, "pool": 4, "width": 64, "betas": [0.1, 1.0, 10.0]},
+    "quick": {"n_train": 64, "pool": 2, "width": 512, "betas": list(np.logspace(-2, 0.6, 14))},
+    "paper": {"n_train": 128, "pool": 1, "width": 2048, "betas": list(np.logspace(-2, 0.6, 14))},
+}  # beyond beta ~ 4 the smallest eigenvalue of the ReLU network's H is below float64 rounding (kappa > 1e15)
+
+
+def conditioning_configs(profile: str) -> list[dict]:
+    g = CONDITIONING[profile]
+    return [{"dataset": "fashion-mnist", "n_train": g["n_train"], "pool": g["pool"], "width": g["width"], "depth": 2,
+             "activation": act, "betas": [float(b) for b in g["betas"]], "c": 0.0, "seed": 0, "float64": True}
+            for act in ("relu", "erf")]
+
+
+def check_conditioning(config: dict) -> None:
+    for b in config["betas"]:
+        softmax.check_beta(b)
+
+
+def run_conditioning(config: dict) -> dict:
+    """kappa of H = (Theta (x) Id) S(beta z) (App. A.3) for every beta, with z the initial logits of the
+    finite network (c = 0) and Theta the architecture's infinite-width NTK on the same examples."""
+    import jax.numpy as jnp
+
+    from thermo import ntk
+
+    check_conditioning(config)
+    ntk.enable_float64()
+    xtr, _, _, _ = fmnist_flat(config["n_train"], 16, config["pool"])
+    x = jnp.asarray(xtr)
+    _, _, kernel_fn = ntk.mlp([config["width"]] * config["depth"], 10, config["activation"])
+    theta = np.asarray(kernel_fn(x, x, "ntk"))
+    apply_fn, params = network(config, xtr.shape[1])
+    z = np.asarray(apply_fn(params, x))
+    ev_theta = np.linalg.eigvalsh(theta)
+    rows = []
+    for b in config["betas"]:
+        kappa = softmax.linearized_condition(theta, b * z)
+        rows.append({"beta": b, "z_norm": float(b * np.linalg.norm(z)),
+                     "kappa": kappa if math.isfinite(kappa) and kappa < 1e15 else None})  # None: past rounding
+    return {"status": "ok", "rows": rows, "kappa_ntk": float(ev_theta[-1] / ev_theta[0]),
+            "z_norm_base": float(np.linalg.norm(z))}
+
+
+register(Experiment("tc-a3-conditioning", VERSION, conditioning_configs, run_conditioning,
+                    "Temperature check App. A.3: condition number of the linearized dynamics against beta",
+                    check_conditioning))

@@ -130,3 +130,98 @@ def eta_star_panels(axes, records, stars, fit=None):
     axes[1].set_xlabel("beta")
     axes[1].set_ylabel("best learning rate eta*")
     axes[1].legend(fontsize=8)
+
+
+def phase_plane_panels(axes, table, z0_base: float):
+    """Fig. 5: the (beta, ||Z0||_F) plane coloured by the test accuracy at the best learning rate,
+    the training accuracy after 20 steps and the final ||Z||_F (one marker per point, crosses where
+    every learning rate diverged), with the region the correlated construction cannot reach
+    (||Z0|| > sqrt 2 beta ||z0||, App. D.1) shaded."""
+    panels = (("test_acc", "test accuracy at the best eta", "viridis", False),
+              ("early_acc", "train accuracy after 20 steps", "viridis", False),
+              ("final_z_norm", "final ||Z||_F", "magma", True))
+    betas = np.geomspace(table.beta.min() / 1.5, table.beta.max() * 1.5, 100)
+    top = table.z0_norm.max() * 3
+    for ax, (col, title, cmap, logc) in zip(axes, panels):
+        ok = table[np.isfinite(table[col])]
+        vals = np.log10(ok[col]) if logc else ok[col]
+        sc = ax.scatter(ok.beta, ok.z0_norm, c=vals, cmap=cmap, s=70, edgecolor="black", lw=0.4)
+        bad = table[~np.isfinite(table[col])]
+        ax.scatter(bad.beta, bad.z0_norm, marker="x", color="red", s=40, label="every eta diverged")
+        ax.fill_between(betas, np.sqrt(2) * betas * z0_base, top, color="grey", alpha=0.25,
+                        label="inaccessible (c > 1)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_ylim(table.z0_norm.min() / 2, top)
+        ax.set_xlabel("beta")
+        ax.set_ylabel("||Z0||_F")
+        ax.set_title(title, fontsize=10)
+        ax.figure.colorbar(sc, ax=ax, label=("log10 " if logc else "") + col.replace("_", " "))
+    axes[0].legend(fontsize=7, loc="lower right")
+
+
+def beta_sweep_panel(ax, table, eta0: dict):
+    """Fig. 6: final test accuracy against beta, mean +- std over seeds (solid) and the best seed
+    (dashed), for the ConvNet with and without BatchNorm (``eta0``: batchnorm -> tuned eta_0)."""
+    for bn, g in table.groupby("batchnorm"):
+        g = g.sort_values("beta")
+        color = "tab:blue" if bn else "tab:orange"
+        name = "with BatchNorm" if bn else "without BatchNorm"
+        ax.errorbar(g.beta, 100 * g["mean"], yerr=100 * g["std"].fillna(0), marker="o", ms=4, capsize=3,
+                    color=color, label=f"{name}: mean ± std (eta0 = {eta0[bn]:g})")
+        ax.plot(g.beta, 100 * g["max"], ls="--", marker="^", ms=4, color=color, label=f"{name}: best seed")
+    ax.set_xscale("log")
+    ax.set_xlabel("beta (learning rate eta0 / beta)")
+    ax.set_ylabel("final test accuracy (%)")
+    ax.legend(fontsize=7)
+
+
+def ntk_prediction_table(records):
+    """One row per (activation, labels, beta, c) of ``tc-fig7-ntk``."""
+    import pandas as pd
+
+    return pd.DataFrame([{"activation": r["config"]["activation"], "labels": r["config"]["labels"],
+                          "beta": r["config"]["beta"], **row}
+                         for r in records if r["status"] == "ok" for row in r["data"]["rows"]])
+
+
+def ntk_prediction_panels(axes, table):
+    """Fig. 7: tau_z eta_tilde / ||Z0|| against ||Theta_inf (Y - softmax(Z0)) / N||^-1, one panel per
+    activation, filled markers for true labels and hollow for shuffled, colour by beta."""
+    cmap = matplotlib.colormaps["viridis"]
+    betas = sorted(table.beta.unique())
+    for ax, (act, g) in zip(axes, table.groupby("activation")):
+        for i, b in enumerate(betas):
+            for labels, fill in (("true", True), ("shuffled", False)):
+                h = g[(g.beta == b) & (g.labels == labels)]
+                color = cmap(i / max(1, len(betas) - 1))
+                ax.loglog(h.inverse_drive, h.tau_z_eta_over_z0, "o" if fill else "s", ms=5, color=color,
+                          mfc=color if fill else "none", label=f"beta = {b:g}, {labels} labels")
+        ax.set_xlabel("||Theta_inf (Y - softmax(Z0)) / N||^-1")
+        ax.set_ylabel("tau_z * eta_tilde / ||Z0||_F")
+        ax.set_title(act, fontsize=10)
+    axes[0].legend(fontsize=6, ncol=2)
+
+
+def conditioning_panel(ax, records):
+    """App. A.3: the condition number of the linearized dynamics against ||beta z||_F (log y)."""
+    for r in records:
+        rows = [row for row in r["data"]["rows"] if row["kappa"] is not None]
+        ax.semilogy([row["z_norm"] for row in rows], [row["kappa"] for row in rows], marker="o", ms=4,
+                    label=f"{r['config']['activation']} (kappa of the NTK {r['data']['kappa_ntk']:.3g})")
+    ax.set_xlabel("||beta z0||_F")
+    ax.set_ylabel("condition number of H")
+    ax.legend(fontsize=8)
+
+
+def conditioning_growth(record, min_kappa_ratio: float = 10.0):
+    """The exponential rate of kappa in ||beta z||_F: slope and its standard error of ln kappa against
+    ||beta z|| over the points where kappa exceeds ``min_kappa_ratio`` times the NTK's own."""
+    from scipy import stats as sps
+
+    rows = [row for row in record["data"]["rows"]
+            if row["kappa"] is not None and row["kappa"] > min_kappa_ratio * record["data"]["kappa_ntk"]]
+    if len(rows) < 3:
+        return None
+    fit = sps.linregress([row["z_norm"] for row in rows], np.log([row["kappa"] for row in rows]))
+    return {"slope": float(fit.slope), "slope_se": float(fit.stderr), "points": len(rows), "r2": float(fit.rvalue**2)}
