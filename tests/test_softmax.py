@@ -203,3 +203,30 @@ def test_linearized_condition_grows_exponentially_with_the_logit_scale():
         p = 1 / (1 + np.exp(-beta * np.array([1.0, 0.5])))
         expected = (2 * p * (1 - p)).max() / (2 * p * (1 - p)).min()
         assert softmax.linearized_condition(theta, beta * z) == pytest.approx(expected, rel=1e-6)  # eps * kappa
+
+
+def test_nonlinear_remainder_of_a_smooth_network_is_its_second_order_term():
+    # f(W1, W2) = x W1 W2: the remainder of a step s d is exactly s^2 x dW1 dW2.
+    rng = np.random.default_rng(3)
+    x = jnp.asarray(rng.normal(size=(4, 3)))
+    params = (jnp.asarray(rng.normal(size=(3, 5))), jnp.asarray(rng.normal(size=(5, 2))))
+    d = (jnp.asarray(rng.normal(size=(3, 5))), jnp.asarray(rng.normal(size=(5, 2))))
+
+    def apply_fn(p, xs):
+        return xs @ p[0] @ p[1]
+
+    steps = [1.0, 1e-2, 1e-4]
+    out = softmax.nonlinear_remainder(apply_fn, params, x, d, steps)
+    exact = float(np.linalg.norm(np.asarray(x @ d[0] @ d[1])))
+    assert out["second_order"] == pytest.approx(exact, rel=1e-12)
+    np.testing.assert_allclose(np.asarray(out["remainder"]) / np.square(steps), exact, rtol=1e-6)
+
+
+def test_nonlinear_remainder_of_a_relu_unit_crossing_zero():
+    # relu(w x) at w = -eps, x = 1, direction +1: no second derivative, but the step crosses zero at
+    # s = eps and the remainder is relu(s - eps) - 0 - s * 0 = s - eps beyond it.
+    eps = 1e-3
+    out = softmax.nonlinear_remainder(lambda p, xs: jax.nn.relu(p * xs), jnp.asarray(-eps), jnp.ones((1, 1)),
+                                      jnp.asarray(1.0), [1e-4, 1e-2, 1.0])
+    assert out["second_order"] == 0.0
+    np.testing.assert_allclose(out["remainder"], [0.0, 1e-2 - eps, 1.0 - eps], atol=1e-15)

@@ -216,3 +216,24 @@ def linearized_condition(ntk, z) -> float:
     In float64 values beyond about 1e15 are limited by rounding."""
     ev = linearized_spectrum(ntk, z)
     return float(ev[-1] / ev[0]) if ev[0] > 0 else math.inf
+
+
+def nonlinear_remainder(apply_fn, params, x, direction, steps) -> dict:
+    """How the non-linear part of a step grows with its size: for each s of ``steps``,
+    ``||f(theta + s d) - f(theta) - s J d||_F`` (the remainder after the linearized model), and the
+    smooth second-order prediction ``||D^2 f[d, d]||_F / 2`` (a jvp of a jvp). For a smooth network
+    ``remainder / s^2`` tends to the prediction as s -> 0; a ReLU network adds the units whose pattern
+    flips, whose contributions are first order in s each and incoherent in sign (the chapter's Fig. 3)."""
+    import jax
+
+    def f(p):
+        return apply_fn(p, x)
+
+    f0, jd = jax.jvp(f, (params,), (direction,))
+    d2 = jax.jvp(lambda p: jax.jvp(f, (p,), (direction,))[1], (params,), (direction,))[1]
+    rem = []
+    for s in steps:
+        moved = jax.tree_util.tree_map(lambda a, b, s=s: a + s * b, params, direction)
+        rem.append(float(np.linalg.norm(np.asarray(f(moved) - f0 - s * jd))))
+    return {"steps": [float(s) for s in steps], "remainder": rem,
+            "second_order": float(np.linalg.norm(np.asarray(d2))) / 2.0}

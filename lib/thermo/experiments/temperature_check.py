@@ -26,7 +26,7 @@ import math
 import numpy as np
 import torch
 
-from thermo import data, models, softmax, train
+from thermo import claims, data, models, softmax, train
 from thermo.errors import ConfigError
 from thermo.experiments import Experiment, register
 
@@ -147,16 +147,19 @@ TIMESCALES = {
     "smoke": {"betas": [0.5, 2.0], "cs": [-0.99, 0.0], "short_eta_tilde": 1e-3, "long_beta": 1.0, "long_steps": 20,
               "long_eta_tilde": 1.0},
     "quick": {"betas": [0.1, 0.3, 1.0, 3.0, 10.0], "cs": [-1 + 1e-4, -1 + 1e-2, -0.9, -0.5, 0.0, 0.5, 1.0],
-              "short_eta_tilde": 1e-3, "long_beta": 1.0, "long_steps": 300, "long_eta_tilde": 1.0},
+              "short_eta_tilde": 1e-3, "long_beta": 1.0, "long_steps": 300, "long_eta_tilde": 1.0,
+              "short_activations": ["relu", "erf"]},
     "paper": {"betas": list(np.logspace(-2, 2, 9)), "cs": [-1 + 1e-6, -1 + 1e-4, -1 + 1e-2, -0.9, -0.5, 0.0, 0.5, 1.0],
-              "short_eta_tilde": 1e-4, "long_beta": 1.0, "long_steps": 2000, "long_eta_tilde": 1.0},
+              "short_eta_tilde": 1e-4, "long_beta": 1.0, "long_steps": 2000, "long_eta_tilde": 1.0,
+              "short_activations": ["relu", "erf"]},
 }
 
 
 def timescale_configs(profile: str) -> list[dict]:
     g = TIMESCALES[profile]
-    short = [{**_base(profile), "c": float(c), "beta": float(b), "eta_tilde": g["short_eta_tilde"], "steps": 4,
-              "record": [0, 1, 2, 4], "timescales": True, "mode": "short"} for b in g["betas"] for c in g["cs"]]
+    short = [{**_base(profile), "activation": act, "c": float(c), "beta": float(b), "eta_tilde": g["short_eta_tilde"],
+              "steps": 4, "record": [0, 1, 2, 4], "timescales": True, "mode": "short"}
+             for act in g.get("short_activations", ["relu"]) for b in g["betas"] for c in g["cs"]]
     long = [{**_base(profile), "c": float(c), "beta": g["long_beta"], "eta_tilde": g["long_eta_tilde"],
              "steps": g["long_steps"], "timescales": True, "mode": "long"} for c in g["cs"]]
     return short + long
@@ -516,3 +519,152 @@ def run_conditioning(config: dict) -> dict:
 register(Experiment("tc-a3-conditioning", VERSION, conditioning_configs, run_conditioning,
                     "Temperature check App. A.3: condition number of the linearized dynamics against beta",
                     check_conditioning))
+
+
+# --- Fig. 3, the why: how the non-linear part of one step grows with the step's size --------------------
+
+STEP_SCALING = {
+    "smoke": {"steps": list(np.logspace(0, -8, 5))},
+    "quick": {"steps": list(np.logspace(0, -8, 17))},
+    "paper": {"steps": list(np.logspace(0, -10, 21))},
+}
+
+
+def step_scaling_configs(profile: str) -> list[dict]:
+    return [{**_base(profile), "activation": act, "c": float(c), "beta": 1.0, "steps": STEP_SCALING[profile]["steps"]}
+            for act in ("relu", "erf") for c in (-1 + 1e-4, 0.0)]
+
+
+def check_step_scaling(config: dict) -> None:
+    softmax.check_beta(config["beta"])
+    softmax.check_correlation(config["c"])
+    if not all(s > 0 for s in config["steps"]):
+        raise ConfigError(f"step sizes must be positive, got {config['steps']}")
+
+
+def run_step_scaling(config: dict) -> dict:
+    """``softmax.nonlinear_remainder`` of the network of ``config`` along its loss gradient (the direction
+    of the first gradient-descent step) for a log grid of step sizes; also the first-order change
+    ``||J d||`` for scale."""
+    import jax
+    import jax.numpy as jnp
+
+    from thermo import ntk
+
+    check_step_scaling(config)
+    ntk.enable_float64()
+    xtr, ytr, _, _ = fmnist_flat(config["n_train"], 16, config["pool"])
+    apply_fn, params = network(config, xtr.shape[1])
+    x = jnp.asarray(xtr)
+    grad = jax.grad(lambda p: softmax.beta_cross_entropy(apply_fn(p, x), ytr, config["beta"]))(params)
+    direction = jax.tree_util.tree_map(lambda g: -g, grad)
+    out = softmax.nonlinear_remainder(apply_fn, params, x, direction, config["steps"])
+    first = jax.jvp(lambda p: apply_fn(p, x), (params,), (direction,))[1]
+    return {"status": "ok", **out, "first_order": float(np.linalg.norm(np.asarray(first)))}
+
+
+register(Experiment("tc-nl-step-scaling", VERSION, step_scaling_configs, run_step_scaling,
+                    "Temperature check Fig. 3: the non-linear remainder of one step against its size, ReLU and Erf",
+                    check_step_scaling))
+
+
+# --- the claims ----------------------------------------------------------------------------------------
+
+_CH = "notebooks/temperature-check/01-softmax-temperature"
+
+
+def measure_collapse(profile: str) -> claims.Measurement:
+    recs = [r for r in claims.cached_records("tc-fig1-collapse", profile) if r["status"] == "ok"]
+    spreads, groups = [], 0
+    for et in sorted({r["config"]["eta_tilde"] for r in recs}):
+        g = [r for r in recs if r["config"]["eta_tilde"] == et]
+        if len(g) < 2:
+            continue
+        groups += 1
+        n = min(len(r["data"]["steps"]) for r in g)
+        spreads += [float(np.ptp([r["data"]["lin"]["train_loss"][i] for r in g])) for i in range(n)]
+    if not spreads:
+        raise claims.MissingResults("fewer than two finished betas at one eta_tilde")
+    return claims.Measurement(max(spreads), n=len(recs),
+                              detail=f"largest spread over beta of the linearized model's training loss at any "
+                                     f"recorded step, {groups} values of eta_tilde, Z0 = 0")
+
+
+def _slope_measurement(rows, what: str) -> claims.Measurement:
+    if rows.empty:
+        raise claims.MissingResults("fewer than 3 betas per c")
+    w = 1 / rows.slope_se.clip(lower=1e-6) ** 2
+    mean = float(np.average(rows.slope, weights=w))
+    return claims.Measurement(mean, float(np.sqrt(1 / w.sum()) if len(rows) == 1 else rows.slope.std(ddof=1)),
+                              n=len(rows), detail=f"{what}: inverse-variance mean of the log-log slope over "
+                                                  f"{len(rows)} values of c (spread: std over c); per c "
+                                                  f"{[round(float(v), 2) for v in rows.slope]}")
+
+
+def measure_tau_nl(profile: str, activation: str = "relu") -> claims.Measurement:
+    from thermo.plots import temperature_check as tcp
+
+    slopes = tcp.tau_nl_slopes(tcp.timescale_table(claims.cached_records("tc-timescales", profile)))
+    return _slope_measurement(slopes[slopes.activation == activation],
+                              f"{activation} MLP, tau_nl from the first step at eta_tilde = 1e-3")
+
+
+def measure_eta_star(profile: str) -> claims.Measurement:
+    from thermo import stats
+
+    stars = [s for s in eta_star(claims.cached_records("tc-fig4-eta-star", profile)) if not s["on_edge"]]
+    if len(stars) < 3:
+        raise claims.MissingResults("fewer than 3 betas with an interior optimum")
+    fit = stats.loglog_fit([s["beta"] for s in stars], [s["eta_star"] for s in stars])
+    return claims.Measurement(fit.slope, fit.slope_se, n=len(stars),
+                              detail=f"log-log fit of eta* against beta over {len(stars)} betas with an interior "
+                                     "optimum (MLP, Fashion-MNIST 5k, SGD with momentum, 10 epochs, 2 seeds)")
+
+
+def measure_ntk_prediction(profile: str) -> claims.Measurement:
+    from thermo.plots import temperature_check as tcp
+
+    t = tcp.ntk_prediction_table(claims.cached_records("tc-fig7-ntk", profile))
+    corrs = [float(np.corrcoef(np.log(g.inverse_drive), np.log(g.tau_z_eta_over_z0))[0, 1])
+             for _, g in t.groupby(["activation", "labels"])]
+    return claims.Measurement(min(corrs), n=len(t),
+                              detail=f"smallest correlation of log(tau_z eta_tilde / ||Z0||) with the log of the "
+                                     f"infinite-width prediction over {len(corrs)} (activation, labels) groups")
+
+
+def measure_best_beta(profile: str, batchnorm: bool) -> claims.Measurement:
+    t = beta_sweep_table(claims.cached_records("tc-fig6-beta-sweep", profile))
+    g = t[t.batchnorm == batchnorm].set_index("beta")
+    best = float(g["mean"].idxmax())
+    return claims.Measurement(best, n=int(g.seeds.sum()),
+                              detail=f"beta with the best mean final test accuracy over {int(g.seeds.max())} seeds "
+                                     f"({100 * g['mean'].max():.2f} %; at beta = 1: {100 * g.loc[1.0, 'mean']:.2f} %), "
+                                     f"ConvNet {'with' if batchnorm else 'without'} BatchNorm, eta = eta0 / beta")
+
+
+for _claim in (
+    claims.Claim("tc-collapse", "temperature-check", "Fig. 1, eq. 5",
+                 "The linearized model's learning curves depend on eta and beta only through eta * beta^2",
+                 "identical curves", claims.at_most(1e-9, 1e-6, "largest spread of the loss"),
+                 measure=measure_collapse, chapter=_CH, section="tc-fig1"),
+    claims.Claim("tc-tau-nl", "temperature-check", "Fig. 3, eq. 9",
+                 "The non-linear timescale in units of the effective LR scales as tau_nl * eta_tilde ~ beta",
+                 "slope 1 on log-log axes", claims.slope_rule(1.0, 0.1),
+                 measure=measure_tau_nl, chapter=_CH, section="tc-fig3"),
+    claims.Claim("tc-tau-nl-erf", "temperature-check", "Fig. 3, eq. 9",
+                 "The same scaling for a smooth (Erf) network, the setting of the derivation",
+                 "slope 1 on log-log axes", claims.slope_rule(1.0, 0.1),
+                 measure=lambda p: measure_tau_nl(p, "erf"), chapter=_CH, section="tc-fig3"),
+    claims.Claim("tc-eta-star", "temperature-check", "Fig. 4",
+                 "The best learning rate scales as eta* ~ 1/beta", "slope -1 on log-log axes",
+                 claims.slope_rule(-1.0, 0.3), measure=measure_eta_star, chapter=_CH, section="tc-fig4"),
+    claims.Claim("tc-beta-no-norm", "temperature-check", "Fig. 6(a)",
+                 "Without normalization the best (mean over seeds) inverse temperature is below 1",
+                 "beta ~ 1e-2 (WRN, CIFAR-10)", claims.at_most(0.3, 1.0, "best beta"),
+                 measure=lambda p: measure_best_beta(p, False), chapter=_CH, section="tc-fig6"),
+    claims.Claim("tc-ntk-tau-z", "temperature-check", "Fig. 7, App. C",
+                 "tau_z / ||Z0|| of wide networks follows the infinite-width NTK's ||Theta (Y - softmax(Z0))||^-1",
+                 "highly correlated", claims.at_least(0.99, 0.9, "correlation"),
+                 measure=measure_ntk_prediction, chapter=_CH, section="tc-fig7"),
+):
+    claims.register(_claim)

@@ -62,7 +62,8 @@ def timescale_table(records):
         if c.get("mode") != "short" or r["status"] != "ok":
             continue
         et = c["eta_tilde"]
-        rows.append({"beta": c["beta"], "c": c["c"], "z0_norm": d["z0_norm"], "eta_tilde": et,
+        rows.append({"activation": c.get("activation", "relu"), "beta": c["beta"], "c": c["c"],
+                     "z0_norm": d["z0_norm"], "eta_tilde": et,
                      "tau_z_theory": d["tau_z_theory"], "tau_z_empirical": d["tau_z_empirical"],
                      "tau_nl": d["tau_nl"], "tau_z_eta_over_z0": d["tau_z_empirical"] * et / d["z0_norm"],
                      "tau_nl_eta": d["tau_nl"] * et, "tau_nl_eta_over_beta": d["tau_nl"] * et / c["beta"]})
@@ -70,20 +71,23 @@ def timescale_table(records):
 
 
 def tau_nl_slopes(table):
-    """Per c: the log-log slope of tau_nl * eta_tilde against beta with its standard error
-    (the paper: 1)."""
+    """Per activation and c: the log-log slope of tau_nl * eta_tilde against beta with its standard
+    error (the paper: 1)."""
     import pandas as pd
 
     from thermo import stats
 
     rows = []
-    for c, g in table.groupby("c"):
+    if "activation" not in table:
+        table = table.assign(activation="relu")
+    for (act, c), g in table.groupby(["activation", "c"]):
         g = g[np.isfinite(g.tau_nl_eta)]
         if len(g) >= 3:
             fit = stats.loglog_fit(g.beta, g.tau_nl_eta)
-            rows.append({"c": c, "z0_norm (beta = 1)": float(np.interp(0.0, np.log(g.beta), g.z0_norm)),
+            rows.append({"activation": act, "c": c,
+                         "z0_norm (beta = 1)": float(np.interp(0.0, np.log(g.beta), g.z0_norm)),
                          "slope": fit.slope, "slope_se": fit.slope_se, "points": len(g)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["activation", "c", "z0_norm (beta = 1)", "slope", "slope_se", "points"])
 
 
 def scatter_by_beta(ax, table, x: str, y: str, xlabel: str, ylabel: str):
