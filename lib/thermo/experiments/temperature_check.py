@@ -660,7 +660,7 @@ for _claim in (
                  claims.slope_rule(-1.0, 0.3), measure=measure_eta_star, chapter=_CH, section="tc-fig4"),
     claims.Claim("tc-beta-no-norm", "temperature-check", "Fig. 6(a)",
                  "Without normalization the best (mean over seeds) inverse temperature is below 1",
-                 "beta ~ 1e-2 (WRN, CIFAR-10)", claims.at_most(0.3, 1.0, "best beta"),
+                 "beta ~ 1e-2 (WRN, CIFAR-10)", claims.at_most(0.3, 0.5, "best beta"),
                  measure=lambda p: measure_best_beta(p, False), chapter=_CH, section="tc-fig6"),
     claims.Claim("tc-ntk-tau-z", "temperature-check", "Fig. 7, App. C",
                  "tau_z / ||Z0|| of wide networks follows the infinite-width NTK's ||Theta (Y - softmax(Z0))||^-1",
