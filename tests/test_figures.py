@@ -80,6 +80,7 @@ def test_manifest_says_what_the_figure_is(tmp_root, monkeypatch):
     ("l2-fig1b-lambda-pred", "l2", "Fig. 1b"), ("ac-table1-fmnist", "actcoolr", "Table 1"),
     ("tc-fig7-ntk", "temperature-check", "Fig. 7"), ("tb-overhead", "tempbalance", None),
     ("tb-alg1-scales", "tempbalance", "Algorithm 1"),
+    ("tc-a3-conditioning", "temperature-check", "App. A.3"),
     ("intro-figure", None, None),
 ])
 def test_figure_ids_name_the_paper_and_place(fid, paper, place):

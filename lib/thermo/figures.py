@@ -74,7 +74,7 @@ def set_chapter(docname: str) -> None:
 def reproduces(figure_id: str) -> dict:
     """The paper and place a figure id refers to: ``tb-fig9-...`` -> TempBalance, Fig. 9;
     ``l2-figs9-...`` -> Fig. S9 (supplement); ``ac-table1-...`` -> Table 1; ``tb-alg1-...`` ->
-    Algorithm 1; else no place."""
+    Algorithm 1; ``tc-a3-...`` -> App. A.3; else no place."""
     from thermo.claims import PAPERS
 
     head, _, rest = figure_id.partition("-")
@@ -82,10 +82,11 @@ def reproduces(figure_id: str) -> dict:
     token = rest.split("-")[0]
     place = None
     for pattern, fmt in ((r"figs(\d+[a-z]?)", "Fig. S{}"), (r"fig(\d+[a-z]?)", "Fig. {}"),
-                         (r"table(\d+)", "Table {}"), (r"alg(\d+)", "Algorithm {}")):
+                         (r"table(\d+)", "Table {}"), (r"alg(\d+)", "Algorithm {}"),
+                         (r"([a-d]\d+)", "App. {}")):
         found = re.fullmatch(pattern, token)
         if found:
-            place = fmt.format(found[1])
+            place = fmt.format(found[1] if not fmt.startswith("App.") else f"{found[1][0].upper()}.{found[1][1:]}")
             break
     if paper is None:
         return {"paper": None, "title": None, "bibkey": None, "place": place}
