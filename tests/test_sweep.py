@@ -92,3 +92,26 @@ def test_slurm_without_a_cluster_is_a_clear_error(monkeypatch):
     with pytest.raises(ConfigError, match="needs a Slurm cluster"):
         sweep.run_sweep("lr-sweep", "smoke", executor="slurm", store=Store("/nonexistent"), progress=False,
                         recompute=True)
+
+
+def test_dependency_order_puts_needed_experiments_first(monkeypatch):
+    def exp(i, needs=()):
+        return experiments.Experiment(i, 1, lambda p: [], lambda c: {}, i, needs=needs)
+
+    for e in (exp("zz-a"), exp("zz-b", ("zz-c",)), exp("zz-c", ("zz-a",)), exp("zz-d", ("zz-b",))):
+        monkeypatch.setitem(experiments.REGISTRY, e.id, e)
+    assert experiments.in_dependency_order(["zz-b", "zz-c", "zz-d", "zz-a"]) == ["zz-a", "zz-c", "zz-b", "zz-d"]
+    assert experiments.in_dependency_order(["zz-d", "zz-b"]) == ["zz-b", "zz-d"]  # needs outside the list: ignored
+    assert experiments.in_dependency_order(["tc-fig6-beta-sweep", "tc-fig6-tune"]) == ["tc-fig6-tune",
+                                                                                       "tc-fig6-beta-sweep"]
+    monkeypatch.setitem(experiments.REGISTRY, "zz-a", exp("zz-a", ("zz-d",)))
+    with pytest.raises(ConfigError, match="cycle"):
+        experiments.in_dependency_order(["zz-a", "zz-b", "zz-c", "zz-d"])
+
+
+def test_cli_run_of_a_second_stage_before_its_first_is_a_clear_error(tmp_path):
+    env = {"THERMO_ROOT": str(tmp_path), "THERMO_PROGRESS": "0", "PATH": "/usr/bin:/bin"}
+    run = subprocess.run([sys.executable, "-m", "thermo", "run", "tc-fig6-beta-sweep", "--profile", "smoke"],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0
+    assert "tc-fig6-beta-sweep is built from the results of tc-fig6-tune: run that first" in run.stdout + run.stderr

@@ -140,3 +140,28 @@ def test_ntk_prediction_table_has_one_row_per_c():
             for a in ("relu", "erf")]
     t = tcp.ntk_prediction_table(recs)
     assert len(t) == 4 and set(t.activation) == {"relu", "erf"}
+
+
+def test_claim_measures_on_fabricated_records(monkeypatch):
+    from thermo import claims
+
+    def lin(et, beta, losses, status="ok"):
+        return {"status": status, "config": {"eta_tilde": et, "beta": beta},
+                "data": {"steps": list(range(len(losses))), "lin": {"train_loss": losses}}}
+
+    collapse = [lin(1.0, 1.0, [2.0, 1.0]), lin(1.0, 10.0, [2.0, 1.0 + 1e-7]), lin(0.1, 1.0, [2.0, 1.5]),
+                lin(0.1, 3.0, [2.0, 1.5]), lin(1.0, 0.1, [2.0], status="diverged")]
+    # eta* = 0.05 / beta exactly: a parabola in log eta centred there, for three betas
+    sweep = [{"status": "ok", "config": {"beta": b, "lr": 0.05 / b * f},
+              "data": {"final_test_acc": 0.9 - 0.01 * np.log(f * 1.3) ** 2}}
+             for b in (0.1, 1.0, 10.0) for f in 2.0 ** np.arange(-3, 4)]
+    betas = [{"status": "ok", "config": {"batchnorm": False, "beta": b, "seed": s, "lr": 0.1},
+              "data": {"final_test_acc": acc + 0.001 * s}}
+             for b, acc in ((0.1, 0.80), (0.3, 0.85), (1.0, 0.83)) for s in range(3)]
+    data = {"tc-fig1-collapse": collapse, "tc-fig4-eta-star": sweep, "tc-fig6-beta-sweep": betas}
+    monkeypatch.setattr(claims, "cached_records", lambda exp, profile: data[exp])
+    m = tc.measure_collapse("quick")
+    assert m.value == pytest.approx(1e-7 / (1.0 + 0.5e-7), rel=1e-6)
+    s = tc.measure_eta_star("quick")
+    assert s.value == pytest.approx(-1.0, abs=1e-9)
+    assert tc.measure_best_beta("quick", False).value == 0.3

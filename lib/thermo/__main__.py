@@ -42,8 +42,15 @@ def cmd_run(args) -> int:
         raise ThermoError("name an experiment (see `python -m thermo list`) or pass --all")
     for exp_id in ids:
         experiments.get(exp_id)  # every name is checked before any work starts
+    ids = experiments.in_dependency_order(ids)
     failed = 0
     for exp_id in ids:
+        missing = [d for d in experiments.get(exp_id).needs if d not in ids]
+        try:
+            experiments.get(exp_id).configs(args.profile)
+        except MissingResults as err:
+            raise ThermoError(f"{exp_id} is built from the results of {', '.join(missing) or 'another experiment'}: "
+                              f"run that first ({err})") from None
         summary = run_sweep(exp_id, args.profile, jobs=args.jobs, executor=args.executor,
                             recompute=args.recompute)
         print(summary.line())

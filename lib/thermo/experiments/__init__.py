@@ -24,6 +24,7 @@ class Experiment:
     compute: Callable[[dict], dict]
     title: str
     check: Callable[[dict], None] = lambda config: None  # raise ConfigError before any work
+    needs: tuple[str, ...] = ()  # experiments whose cached results this one's configs are built from
 
     def checked_configs(self, profile: str) -> list:
         """The profile's configs, each validated with ``check`` before anything runs."""
@@ -48,6 +49,27 @@ def get(experiment_id: str) -> Experiment:
             f"unknown experiment {experiment_id!r}: choose one of {', '.join(sorted(REGISTRY))}"
         )
     return REGISTRY[experiment_id]
+
+
+def in_dependency_order(ids) -> list[str]:
+    """``ids`` reordered so that every experiment comes after the ones it ``needs`` (those among
+    ``ids``); otherwise the given order is kept."""
+    ids = list(dict.fromkeys(ids))
+    placed: list[str] = []
+
+    def place(i, stack=()):
+        if i in placed:
+            return
+        if i in stack:
+            raise ConfigError(f"experiments depend on each other in a cycle: {' -> '.join((*stack, i))}")
+        for dep in get(i).needs:
+            if dep in ids:
+                place(dep, (*stack, i))
+        placed.append(i)
+
+    for i in ids:
+        place(i)
+    return placed
 
 
 def load_all() -> None:

@@ -385,7 +385,7 @@ register(Experiment("tc-fig6-tune", VERSION, tune_configs, run_sweep,
                     "BatchNorm", check_sweep))
 register(Experiment("tc-fig6-beta-sweep", VERSION, beta_sweep_configs, run_sweep,
                     "Temperature check Fig. 6: test accuracy against beta at eta_0 / beta, ConvNet with and without "
-                    "BatchNorm, several seeds", check_sweep))
+                    "BatchNorm, several seeds", check_sweep, needs=("tc-fig6-tune",)))
 
 
 def beta_sweep_table(records):
@@ -574,20 +574,26 @@ _CH = "notebooks/temperature-check/01-softmax-temperature"
 
 
 def measure_collapse(profile: str) -> claims.Measurement:
+    """The largest spread over beta of the linearized model's training loss at any recorded step,
+    relative to the loss there, per eta_tilde; the value is the largest over eta_tilde. Exact
+    arithmetic gives 0; float64 rounding, amplified by the dynamics, gives 1e-14 to 1e-8 (larger at
+    eta_tilde = 1, nearer the linearized model's stability edge). A real beta dependence, like the
+    networks' own, is of order 1e-2."""
     recs = [r for r in claims.cached_records("tc-fig1-collapse", profile) if r["status"] == "ok"]
-    spreads, groups = [], 0
+    per_group = {}
     for et in sorted({r["config"]["eta_tilde"] for r in recs}):
         g = [r for r in recs if r["config"]["eta_tilde"] == et]
         if len(g) < 2:
             continue
-        groups += 1
         n = min(len(r["data"]["steps"]) for r in g)
-        spreads += [float(np.ptp([r["data"]["lin"]["train_loss"][i] for r in g])) for i in range(n)]
-    if not spreads:
+        loss = np.array([r["data"]["lin"]["train_loss"][:n] for r in g])
+        per_group[et] = float((np.ptp(loss, axis=0) / np.abs(loss).mean(axis=0)).max())
+    if not per_group:
         raise claims.MissingResults("fewer than two finished betas at one eta_tilde")
-    return claims.Measurement(max(spreads), n=len(recs),
-                              detail=f"largest spread over beta of the linearized model's training loss at any "
-                                     f"recorded step, {groups} values of eta_tilde, Z0 = 0")
+    return claims.Measurement(max(per_group.values()), n=len(recs),
+                              detail="largest relative spread over beta of the linearized model's training loss at "
+                                     "any recorded step, Z0 = 0; per eta_tilde "
+                                     + ", ".join(f"{et:g}: {v:.1e}" for et, v in per_group.items()))
 
 
 def _slope_measurement(rows, what: str) -> claims.Measurement:
@@ -645,7 +651,7 @@ def measure_best_beta(profile: str, batchnorm: bool) -> claims.Measurement:
 for _claim in (
     claims.Claim("tc-collapse", "temperature-check", "Fig. 1, eq. 5",
                  "The linearized model's learning curves depend on eta and beta only through eta * beta^2",
-                 "identical curves", claims.at_most(1e-9, 1e-6, "largest spread of the loss"),
+                 "identical curves", claims.at_most(1e-6, 1e-3, "largest relative spread of the loss"),
                  measure=measure_collapse, chapter=_CH, section="tc-fig1"),
     claims.Claim("tc-tau-nl", "temperature-check", "Fig. 3, eq. 9",
                  "The non-linear timescale in units of the effective LR scales as tau_nl * eta_tilde ~ beta",

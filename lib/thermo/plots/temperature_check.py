@@ -26,25 +26,26 @@ def leave_time(record, tol: float = 0.01) -> float:
 
 
 def collapse_panels(axes, records, key: str = "train_acc"):
-    """Fig. 1: ``key`` of the network (solid) against steps (left) and against eta_tilde * step
-    (right) for every beta, with the linearized model (black dashes; identical for every beta when
-    Z0 = 0, so drawn once)."""
+    """Fig. 1: ``key`` of the network (solid) against eta * step, the time in units of the raw
+    learning rate (left), and against eta_tilde * step = eta beta^2 * step (right), for every beta,
+    with the linearized model (black dashes; identical for every beta when Z0 = 0, so drawn once).
+    Step 0 is drawn at a hundredth of the first step."""
     cmap = matplotlib.colormaps["coolwarm"]
     recs = sorted(records, key=lambda r: r["config"]["beta"])
     for i, r in enumerate(recs):
         d, c = r["data"], r["config"]
         color = cmap(i / max(1, len(recs) - 1))
-        steps = np.asarray(d["steps"], dtype=float)
+        steps = np.maximum(np.asarray(d["steps"], dtype=float), 1e-2)
         y = np.asarray(d["net"][key])
-        for ax, x in ((axes[0], steps), (axes[1], steps * c["eta_tilde"])):
-            ax.plot(np.maximum(x, 1e-2 if ax is axes[0] else 1e-2 * c["eta_tilde"]), y, color=color,
-                    label=f"beta = {c['beta']:g}" + (" (diverged)" if r["status"] != "ok" else ""))
+        eta = c["eta_tilde"] / c["beta"] ** 2
+        for ax, x in ((axes[0], steps * eta), (axes[1], steps * c["eta_tilde"])):
+            ax.plot(x, y, color=color, label=f"beta = {c['beta']:g}" + (" (diverged)" if r["status"] != "ok" else ""))
     if recs:
         r = recs[0]
-        steps = np.asarray(r["data"]["steps"], dtype=float)
-        axes[1].plot(np.maximum(steps * r["config"]["eta_tilde"], 1e-2 * r["config"]["eta_tilde"]),
-                     r["data"]["lin"][key], color="black", ls="--", lw=2, label="linearized")
-    for ax, xl in ((axes[0], "step"), (axes[1], "eta_tilde * step")):
+        steps = np.maximum(np.asarray(r["data"]["steps"], dtype=float), 1e-2)
+        axes[1].plot(steps * r["config"]["eta_tilde"], r["data"]["lin"][key], color="black", ls="--", lw=2,
+                     label="linearized")
+    for ax, xl in ((axes[0], "eta * step (raw learning rate)"), (axes[1], "eta_tilde * step = eta beta^2 * step")):
         ax.set_xscale("log")
         ax.set_xlabel(xl)
         ax.set_ylabel(key.replace("_", " "))
