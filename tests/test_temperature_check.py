@@ -165,3 +165,16 @@ def test_claim_measures_on_fabricated_records(monkeypatch):
     s = tc.measure_eta_star("quick")
     assert s.value == pytest.approx(-1.0, abs=1e-9)
     assert tc.measure_best_beta("quick", False).value == 0.3
+
+
+def test_wide_resnet_without_batchnorm_for_the_paper_profile():
+    import torch
+
+    from thermo import models
+
+    plain = models.build("wrn-10-1", (3, 16, 16), 10, batchnorm=False)
+    normed = models.build("wrn-10-1", (3, 16, 16), 10)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in normed.modules()) > 0
+    assert plain(torch.zeros(2, 3, 16, 16)).shape == (2, 10)
+    assert {c["model"] for c in tc.tune_configs("paper")} == {"wrn-16-4"}

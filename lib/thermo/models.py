@@ -94,15 +94,17 @@ class FashionConvNet(nn.Module):
 
 
 class BasicBlock(nn.Module):
-    """Two 3x3 conv-BN layers with an identity (or 1x1 conv) shortcut; ``dropout`` for WRN."""
+    """Two 3x3 conv-BN layers with an identity (or 1x1 conv) shortcut; ``dropout`` for WRN;
+    ``batchnorm=False`` replaces every BatchNorm by the identity."""
 
-    def __init__(self, cin, cout, stride=1, preact=False, dropout=0.0):
+    def __init__(self, cin, cout, stride=1, preact=False, dropout=0.0, batchnorm=True):
         super().__init__()
+        norm = nn.BatchNorm2d if batchnorm else (lambda ch: nn.Identity())
         self.preact = preact
-        self.bn1 = nn.BatchNorm2d(cin if preact else cout)
+        self.bn1 = norm(cin if preact else cout)
         self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
         self.relu1 = nn.ReLU()
-        self.bn2 = nn.BatchNorm2d(cout)
+        self.bn2 = norm(cout)
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
         self.relu2 = nn.ReLU()
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
@@ -110,7 +112,7 @@ class BasicBlock(nn.Module):
         if stride != 1 or cin != cout:
             layers = [nn.Conv2d(cin, cout, 1, stride, bias=False)]
             if not preact:
-                layers.append(nn.BatchNorm2d(cout))
+                layers.append(norm(cout))
             self.shortcut = nn.Sequential(*layers)
 
     def forward(self, x):
@@ -152,9 +154,10 @@ class ResNet(nn.Module):
 
 
 class WideResNet(nn.Module):
-    """WRN-d-k (Zagoruyko and Komodakis): pre-activation blocks, widths (16k, 32k, 64k)."""
+    """WRN-d-k (Zagoruyko and Komodakis): pre-activation blocks, widths (16k, 32k, 64k);
+    ``batchnorm=False``: the network without normalization of the Temperature-check paper."""
 
-    def __init__(self, in_shape, num_classes, depth=16, k=4, width=1.0, dropout=0.0):
+    def __init__(self, in_shape, num_classes, depth=16, k=4, width=1.0, dropout=0.0, batchnorm=True):
         super().__init__()
         if (depth - 4) % 6:
             raise ConfigError(f"WRN depth must be 6n + 4 (10, 16, 22, 28, ...), got {depth}")
@@ -165,11 +168,11 @@ class WideResNet(nn.Module):
         for i, c in enumerate(chans[1:]):
             for j in range(n):
                 stride = 2 if (i > 0 and j == 0) else 1
-                layers.append(BasicBlock(cin, c, stride, preact=True, dropout=dropout))
+                layers.append(BasicBlock(cin, c, stride, preact=True, dropout=dropout, batchnorm=batchnorm))
                 cin = c
         self.layers = nn.Sequential(*layers)
         self.head = nn.Sequential(
-            nn.BatchNorm2d(cin), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten()
+            nn.BatchNorm2d(cin) if batchnorm else nn.Identity(), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten()
         )
         self.fc = nn.Linear(cin, num_classes)
 

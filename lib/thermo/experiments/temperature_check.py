@@ -314,15 +314,15 @@ BETA_SWEEP = {
               "seeds": [0, 1, 2, 3, 4]},
     "paper": {"dataset": "cifar10", "n_train": None, "width": 1.0, "epochs": 200, "batch_size": 128,
               "tune_lrs": list(np.logspace(-3, -0.5, 6)), "betas": list(np.logspace(-2, 1, 7)),
-              "seeds": list(range(10))},
+              "seeds": list(range(10)), "model": "wrn-16-4"},  # the paper's WRN with and without BatchNorm
 }
-NORMS = (False, True)  # the ConvNet without and with BatchNorm
+NORMS = (False, True)  # the network without and with BatchNorm
 
 
 def _sweep_base(profile: str, batchnorm: bool) -> dict:
     g = BETA_SWEEP[profile]
-    return {**{k: g[k] for k in ("dataset", "n_train", "width", "epochs", "batch_size")}, "model": "convnet",
-            "batchnorm": batchnorm, "momentum": 0.9}
+    return {**{k: g[k] for k in ("dataset", "n_train", "width", "epochs", "batch_size")},
+            "model": g.get("model", "convnet"), "batchnorm": batchnorm, "momentum": 0.9}
 
 
 def tune_configs(profile: str) -> list[dict]:
@@ -354,15 +354,14 @@ def beta_sweep_configs(profile: str) -> list[dict]:
     return out
 
 
-def _build_convnet(config: dict, in_shape, classes: int):
-    return models.build(config["model"], in_shape, classes, width=config["width"],
-                        **({"batchnorm": True} if config.get("batchnorm") else {}))
+def _build_sweep_model(config: dict, in_shape, classes: int):
+    return models.build(config["model"], in_shape, classes, width=config["width"], batchnorm=config["batchnorm"])
 
 
 def check_sweep(config: dict) -> None:
     softmax.check_beta(config["beta"])
     sp = data.spec(config["dataset"])
-    _build_convnet(config, sp.in_shape, sp.num_classes)
+    _build_sweep_model(config, sp.in_shape, sp.num_classes)
     _torch_config(config)
 
 
@@ -371,7 +370,7 @@ def run_sweep(config: dict) -> dict:
     tr = data.load(config["dataset"], "train", n=config["n_train"], seed=0)
     te = data.load(config["dataset"], "test", seed=0)
     torch.manual_seed(config["seed"])
-    model = _build_convnet(config, tr.in_shape, tr.num_classes)
+    model = _build_sweep_model(config, tr.in_shape, tr.num_classes)
     res = train.fit(model, tr, te, _torch_config(config), loss_fn=softmax.torch_beta_loss(config["beta"]),
                     progress=False)
     out = {"status": res.status, "history": res.history, "final_test_acc": res.final("test_acc")}
