@@ -178,3 +178,16 @@ def test_wide_resnet_without_batchnorm_for_the_paper_profile():
     assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in normed.modules()) > 0
     assert plain(torch.zeros(2, 3, 16, 16)).shape == (2, 10)
     assert {c["model"] for c in tc.tune_configs("paper")} == {"wrn-16-4"}
+
+
+def test_the_ntk_prediction_runs_for_a_small_cnn(jax_float64):
+    cfg = {"dataset": "fashion-mnist", "n_train": 8, "pool": 7, "width": 4, "depth": 1, "activation": "relu",
+           "labels": "true", "beta": 1.0, "cs": [-0.5, 0.5], "eta_tilde": 1e-3, "seed": 0, "float64": True,
+           "architecture": "cnn"}
+    out = tc.run_ntk_pred(cfg)
+    assert out["status"] == "ok" and len(out["rows"]) == 2
+    r = out["rows"][0]
+    assert r["tau_z"] > 0 and r["inverse_drive"] > 0
+    assert r["tau_z_eta_over_z0"] == pytest.approx(r["tau_z"] * 1e-3 / r["z0_norm"])
+    with pytest.raises(tc.ConfigError, match="architecture must be one of"):
+        tc.check_ntk_pred({**cfg, "architecture": "rnn"})

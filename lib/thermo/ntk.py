@@ -6,6 +6,8 @@ only, through :mod:`thermo.nt_compat`, so the torch chapters never load them.
 
 - :func:`mlp` a fully connected ``stax`` network in the *standard* parameterization (weights
   ~ N(0, W_std^2 / fan_in), the convention of both papers' code), with or without biases.
+- :func:`cnn` / :func:`cnn_body` a small convolutional ``stax`` network (convolutions, Flatten, Dense),
+  the same conventions.
 - :func:`empirical_ntk` Theta(x1, x2) = J(x1) J(x2)^T, materialized (for checks, up to about
   64-200 examples) with an implementation that works on jax 0.5.3 (see ``shared/STACK.md``).
 - :func:`ntk_vector_product` Theta v without materializing Theta: one vjp and one jvp.
@@ -86,6 +88,41 @@ def mlp_body(widths: Sequence[int], activation: str = "relu", bias: bool = True,
     if not widths:
         raise ConfigError("a body needs at least one hidden layer")
     return neural_tangents().stax.serial(*_hidden_layers(widths, activation, bias, w_std, b_std, parameterization))
+
+
+def cnn_body(channels: Sequence[int], activation: str = "relu", bias: bool = True, w_std: float = 2.0**0.5,
+             b_std: float = 0.0, parameterization: str = "standard", kernel: int = 3):
+    """A small convolutional ``stax`` body: for each entry of ``channels`` a ``kernel`` x ``kernel``
+    convolution ("SAME" padding, stride 1) and the activation, then ``Flatten``. Inputs are NHWC
+    images; the output has H * W * channels[-1] features."""
+    if not channels:
+        raise ConfigError("a convolutional body needs at least one layer")
+    if any(int(c) < 1 for c in channels) or kernel < 1:
+        raise ConfigError(f"channels and kernel size must be positive, got {list(channels)} and {kernel}")
+    if parameterization not in PARAMETERIZATIONS:
+        raise ConfigError(f"parameterization must be one of {PARAMETERIZATIONS}, got {parameterization!r}")
+    stax = neural_tangents().stax
+    acts = {"relu": stax.Relu, "erf": stax.Erf}
+    if activation not in acts:
+        raise ConfigError(f"activation must be one of {tuple(acts)}, got {activation!r}")
+    bstd = (b_std if b_std > 0 else 0.0) if bias else None
+    layers = []
+    for c in channels:
+        layers += [stax.Conv(int(c), (kernel, kernel), padding="SAME", W_std=w_std, b_std=bstd,
+                             parameterization=parameterization), acts[activation]()]
+    return stax.serial(*layers, stax.Flatten())
+
+
+def cnn(channels: Sequence[int], out_dim: int, activation: str = "relu", bias: bool = True, w_std: float = 2.0**0.5,
+        b_std: float = 0.0, parameterization: str = "standard", kernel: int = 3):
+    """:func:`cnn_body` and a Dense read-out: (init_fn, apply_fn, kernel_fn), the same conventions as
+    :func:`mlp` (one definition: finite network, ``nt.linearize``, empirical and infinite-width NTK)."""
+    if out_dim < 1:
+        raise ConfigError(f"out_dim must be positive, got {out_dim}")
+    stax = neural_tangents().stax
+    bstd = (b_std if b_std > 0 else 0.0) if bias else None
+    return stax.serial(cnn_body(channels, activation, bias, w_std, b_std, parameterization, kernel),
+                       stax.Dense(int(out_dim), W_std=w_std, b_std=bstd, parameterization=parameterization))
 
 
 def homogeneity_degree(widths: Sequence[int], bias: bool) -> int:

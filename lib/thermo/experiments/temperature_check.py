@@ -48,13 +48,50 @@ def fmnist_flat(n_train: int, n_test: int, pool: int = 2, seed: int = 0):
     return (xtr - mu) / sd, ytr, (xte - mu) / sd, yte
 
 
+ARCHITECTURES = ("mlp", "cnn")
+
+
+def _side(in_dim: int) -> int:
+    side = math.isqrt(in_dim)
+    if side * side != in_dim:
+        raise ConfigError(f"a CNN needs square images; {in_dim} inputs are not a square")
+    return side
+
+
+def as_inputs(config: dict, x):
+    """The flat images of :func:`fmnist_flat` as the network of ``config`` takes them: unchanged for
+    the MLP, NHWC images (one channel) for the CNN."""
+    if config.get("architecture", "mlp") == "cnn":
+        side = _side(x.shape[1])
+        return x.reshape(len(x), side, side, 1)
+    return x
+
+
 def network(config: dict, in_dim: int):
-    """(apply_fn, params) of the correlated MLP of ``config`` (width, depth, activation, c, seed)."""
+    """(apply_fn, params) of the correlated network of ``config`` (architecture: "mlp", the default,
+    or "cnn"; width = hidden units or channels, depth, activation, c, seed) for ``in_dim`` flat inputs."""
     from thermo import ntk
 
+    arch = config.get("architecture", "mlp")
+    if arch not in ARCHITECTURES:
+        raise ConfigError(f"architecture must be one of {ARCHITECTURES}, got {arch!r}")
+    if arch == "cnn":
+        side = _side(in_dim)
+        init, apply_body, _ = ntk.cnn_body([config["width"]] * config["depth"], config["activation"])
+        return softmax.correlated_network(init, apply_body, side * side * config["width"], 10, (-1, side, side, 1),
+                                          config["c"], seed=config["seed"])
     init, apply_body, _ = ntk.mlp_body([config["width"]] * config["depth"], config["activation"])
     return softmax.correlated_network(init, apply_body, config["width"], 10, (-1, in_dim), config["c"],
                                       seed=config["seed"])
+
+
+def infinite_width_kernel_fn(config: dict):
+    """neural-tangents' ``kernel_fn`` of the architecture of ``config`` (with its read-out)."""
+    from thermo import ntk
+
+    if config.get("architecture", "mlp") == "cnn":
+        return ntk.cnn([config["width"]] * config["depth"], 10, config["activation"])[2]
+    return ntk.mlp([config["width"]] * config["depth"], 10, config["activation"])[2]
 
 
 def _accuracy(z, y) -> float:
@@ -409,17 +446,23 @@ NTK_PRED = {
     "quick": {"n_train": 256, "pool": 2, "width": 2048, "betas": [0.3, 1.0, 3.0, 10.0],
               "cs": [-1 + 1e-4, -1 + 1e-2, -0.9, -0.5, 0.0, 0.5, 1.0]},
     "paper": {"n_train": 1024, "pool": 1, "width": 2000, "betas": list(np.logspace(-1, 2, 7)),
-              "cs": [-1 + 1e-6, -1 + 1e-4, -1 + 1e-2, -0.9, -0.5, 0.0, 0.5, 1.0]},
+              "cs": [-1 + 1e-6, -1 + 1e-4, -1 + 1e-2, -0.9, -0.5, 0.0, 0.5, 1.0],
+              "architectures": {"mlp": {}, "cnn": {"width": 128, "pool": 4, "n_train": 256}}},
 }
 TAU_Z_ETA_TILDE = 1e-3  # the vanishing step whose first step measures tau_z
 
 
 def ntk_pred_configs(profile: str) -> list[dict]:
     g = NTK_PRED[profile]
-    return [{"dataset": "fashion-mnist", "n_train": g["n_train"], "pool": g["pool"], "width": g["width"], "depth": 2,
-             "activation": act, "labels": labels, "beta": float(b), "cs": [float(c) for c in g["cs"]],
-             "eta_tilde": TAU_Z_ETA_TILDE, "seed": 0, "float64": True}
-            for act in ("relu", "erf") for labels in ("true", "shuffled") for b in g["betas"]]
+    out = []
+    for arch, over in g.get("architectures", {"mlp": {}}).items():
+        a = {**g, **over}
+        out += [{"dataset": "fashion-mnist", "n_train": a["n_train"], "pool": a["pool"], "width": a["width"],
+                 "depth": 2, "activation": act, "labels": labels, "beta": float(b), "cs": [float(c) for c in g["cs"]],
+                 "eta_tilde": TAU_Z_ETA_TILDE, "seed": 0, "float64": True,
+                 **({"architecture": arch} if arch != "mlp" else {})}
+                for act in ("relu", "erf") for labels in ("true", "shuffled") for b in g["betas"]]
+    return out
 
 
 def check_ntk_pred(config: dict) -> None:
@@ -428,6 +471,8 @@ def check_ntk_pred(config: dict) -> None:
         softmax.check_correlation(c)
     if config["labels"] not in ("true", "shuffled"):
         raise ConfigError(f"labels must be 'true' or 'shuffled', got {config['labels']!r}")
+    if config.get("architecture", "mlp") not in ARCHITECTURES:
+        raise ConfigError(f"architecture must be one of {ARCHITECTURES}, got {config['architecture']!r}")
 
 
 def run_ntk_pred(config: dict) -> dict:
@@ -443,14 +488,13 @@ def run_ntk_pred(config: dict) -> dict:
     xtr, ytr, _, _ = fmnist_flat(config["n_train"], 16, config["pool"])
     if config["labels"] == "shuffled":
         ytr = np.random.default_rng(config["seed"] + 1).permutation(ytr)
-    x, beta = jnp.asarray(xtr), config["beta"]
-    _, _, kernel_fn = ntk.mlp([config["width"]] * config["depth"], 10, config["activation"])
-    theta_inf = np.asarray(kernel_fn(x, x, "ntk"))
+    x, beta = jnp.asarray(as_inputs(config, xtr)), config["beta"]
+    theta_inf = np.asarray(infinite_width_kernel_fn(config)(x, x, "ntk"))
     y = np.eye(10)[ytr]
     rows = []
     for c in config["cs"]:
         apply_fn, params = network({**config, "c": c}, xtr.shape[1])
-        eta = config["eta_tilde"] / beta**2
+        eta = config["eta_tilde"] / beta**2  # x is already in the network's input layout
         res = ntk.gd(apply_fn, params, x, jnp.asarray(ytr), lambda z, t: softmax.beta_cross_entropy(z, t, beta),
                      eta, 1, record=[0, 1])
         z = [beta * np.asarray(o) for o in res.outputs["train"]]
