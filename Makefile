@@ -65,7 +65,7 @@ results: $(STAMP) data
 bench: $(STAMP)
 	$(PY) benchmarks/esd.py
 	$(PY) benchmarks/tempbalance.py
-	$(PY) benchmarks/apt.py
+	$(PY) benchmarks/apt.py --save benchmarks/results/apt.json
 
 clean:
 	rm -rf _build book/_static/figures .pytest_cache .ruff_cache

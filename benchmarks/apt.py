@@ -9,14 +9,20 @@ this process, interleaved, median of ``--repeats``:
 The measurement's cost is (probed - plain); the target is at most 0.40 of a plain step. Prints the
 pattern memory in bytes per example for both the paper's per-example patterns and the per-position
 patterns the library uses by default, then ``ratio=<plain step / measurement>`` (>= 2.5 meets the
-target) of the ResNet with per-position patterns last.
+target) of the ResNet with per-position patterns last. ``--save PATH`` also writes the numbers, with
+the date, machine and versions, as JSON (the ActCoolR chapter shows ``benchmarks/results/apt.json``).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
+import os
+import platform
 import statistics
 import time
+from pathlib import Path
 
 import torch
 
@@ -38,6 +44,32 @@ def step_time(model, opt, x, y, probe: apt.APTProbe | None, state) -> float:
     return time.perf_counter() - t0
 
 
+def forward_fraction(model, x, y, repeats: int) -> float:
+    """A no-grad forward pass as a fraction of a forward + backward pass (the floor of any probe that
+    needs one extra forward)."""
+    def fwd():
+        with torch.no_grad():
+            model(x)
+
+    def fwd_bwd():
+        model.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+
+    def med(f):
+        f()
+        ts = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            f()
+            ts.append(time.perf_counter() - t0)
+        return statistics.median(ts)
+
+    return med(fwd) / med(fwd_bwd)
+
+
+ROWS: list[dict] = []
+
+
 def measure(name: str, repeats: int, granularity: str = "position") -> float:
     torch.manual_seed(0)
     model = models.build(name, (1, 28, 28), 10)
@@ -55,20 +87,34 @@ def measure(name: str, repeats: int, granularity: str = "position") -> float:
         probed.append(step_time(model, opt, x, y, probe, state))
     p, q = statistics.median(plain), statistics.median(probed)
     cost = max(q - p, 1e-9)
+    fwd = forward_fraction(model, x, y, repeats)
     print(f"{name} ({granularity}): plain step {p * 1e3:.1f} ms, probed step {q * 1e3:.1f} ms: one measurement = "
-          f"{cost / p:.2f} of a step (target <= 0.40); patterns {probe.bytes_per_example:.0f} bytes per example")
+          f"{cost / p:.2f} of a step (target <= 0.40); a no-grad forward alone {fwd:.2f} of a forward + backward; "
+          f"patterns {probe.bytes_per_example:.0f} bytes per example")
+    ROWS.append({"model": name, "granularity": granularity, "plain_step_ms": p * 1e3, "probed_step_ms": q * 1e3,
+                 "measurement_over_step": cost / p, "forward_over_forward_backward": fwd,
+                 "pattern_bytes_per_example": probe.bytes_per_example})
     return p / cost
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--save", type=Path, default=None, help="write the measurements as JSON here")
     args = parser.parse_args()
     torch.set_num_threads(1)
     for name in ("fmnist-convnet", "resnet20"):
         measure(name, args.repeats, "example")
     measure("fmnist-convnet", args.repeats)
     ratio = measure("resnet20", args.repeats)  # "position": the default of APTProbe
+    if args.save:
+        args.save.parent.mkdir(parents=True, exist_ok=True)
+        args.save.write_text(json.dumps({
+            "benchmark": "benchmarks/apt.py",
+            "measured": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.processor() or platform.platform()}",
+            "torch": torch.__version__, "threads": 1, "batch": 128, "repeats": args.repeats, "rows": ROWS,
+            "ratio": ratio}, indent=1) + "\n")
     print(f"ratio={ratio:.2f}")
 
 
