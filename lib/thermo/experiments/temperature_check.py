@@ -138,6 +138,9 @@ def run_gd(config: dict) -> dict:
         out[kind] = {"train_loss": [_ce(z, ytr) for z in ztr], "train_acc": [_accuracy(z, ytr) for z in ztr],
                      "test_acc": [_accuracy(z, yte) for z in zte], "z_norm": [float(np.linalg.norm(z)) for z in ztr]}
     if not linear:
+        if config.get("timescales"):
+            t = np.asarray(res.steps, dtype=float)
+            out["tau_z_empirical"] = softmax.tau_z_empirical(t, [beta * np.asarray(o) for o in res.outputs["train"]])
         status = "diverged" if res.diverged_at is not None else "ok"
         return {**out, "status": status, **({"reason": f"non-finite loss by step {res.diverged_at}"}
                                             if res.diverged_at is not None else {})}
@@ -184,7 +187,7 @@ TIMESCALES = {
     "smoke": {"betas": [0.5, 2.0], "cs": [-0.99, 0.0], "short_eta_tilde": 1e-3, "long_beta": 1.0, "long_steps": 20,
               "long_eta_tilde": 1.0},
     "quick": {"betas": [0.1, 0.3, 1.0, 3.0, 10.0], "cs": [-1 + 1e-4, -1 + 1e-2, -0.9, -0.5, 0.0, 0.5, 1.0],
-              "short_eta_tilde": 1e-3, "long_beta": 1.0, "long_steps": 300, "long_eta_tilde": 1.0,
+              "short_eta_tilde": 1e-3, "long_beta": 1.0, "long_steps": 3000, "long_eta_tilde": 1e-3,
               "short_activations": ["relu", "erf"]},
     "paper": {"betas": list(np.logspace(-2, 2, 9)), "cs": [-1 + 1e-6, -1 + 1e-4, -1 + 1e-2, -0.9, -0.5, 0.0, 0.5, 1.0],
               "short_eta_tilde": 1e-4, "long_beta": 1.0, "long_steps": 2000, "long_eta_tilde": 1.0,
@@ -197,8 +200,11 @@ def timescale_configs(profile: str) -> list[dict]:
     short = [{**_base(profile), "activation": act, "c": float(c), "beta": float(b), "eta_tilde": g["short_eta_tilde"],
               "steps": 4, "record": [0, 1, 2, 4], "timescales": True, "mode": "short"}
              for act in g.get("short_activations", ["relu"]) for b in g["betas"] for c in g["cs"]]
+    # Fig. 2 (centre, right): at a small eta_tilde tau_z spans from about one step to many, so the delay
+    # before learning starts is visible (at eta_tilde = 1 every tau_z here is below a tenth of a step);
+    # the network alone, no linearization.
     long = [{**_base(profile), "c": float(c), "beta": g["long_beta"], "eta_tilde": g["long_eta_tilde"],
-             "steps": g["long_steps"], "timescales": True, "mode": "long"} for c in g["cs"]]
+             "steps": g["long_steps"], "timescales": True, "linearized": False, "mode": "long"} for c in g["cs"]]
     return short + long
 
 
