@@ -246,8 +246,8 @@ def measure_tracks_target(profile: str) -> claims.Measurement:
         per_gamma.setdefault(r["config"]["gamma"], []).append(acp.tracking_error(r))
     errs = {g: float(np.mean(v)) for g, v in per_gamma.items()}
     return claims.Measurement(float(np.mean(list(errs.values()))), n=len(recs), unit="%",
-                              detail="mean |T - C| / C from 10 % to 90 % of training, mean over seeds, then over gamma; "
-                                     f"per gamma: { {g: round(100 * v, 1) for g, v in sorted(errs.items())} } %")
+                              detail="mean |T - C| / C from 10 % to 90 % of training, mean over seeds, then over "
+                                     f"gamma; per gamma: { {g: round(100 * v, 1) for g, v in sorted(errs.items())} } %")
 
 
 def table1(profile: str, records=None):
