@@ -55,29 +55,36 @@ def mlp(widths: Sequence[int], out_dim: int, activation: str = "relu", bias: boo
     k-homogeneous in its parameters with k = len(widths) + 1 (in either parameterization).
     Returns (init_fn, apply_fn, kernel_fn).
     """
+    layers = _hidden_layers(widths, activation, bias, w_std, b_std, parameterization)
+    return neural_tangents().stax.serial(*layers, _readout(out_dim, bias, w_std, b_std, parameterization))
+
+
+def _readout(out_dim, bias, w_std, b_std, parameterization):
+    """The Dense read-out layer to ``out_dim`` outputs shared by :func:`mlp` and :func:`cnn`."""
     if out_dim < 1:
         raise ConfigError(f"out_dim must be positive, got {out_dim}")
-    stax = neural_tangents().stax
     bstd = (b_std if b_std > 0 else 0.0) if bias else None
-    layers = _hidden_layers(widths, activation, bias, w_std, b_std, parameterization)
-    layers.append(stax.Dense(int(out_dim), W_std=w_std, b_std=bstd, parameterization=parameterization))
-    return stax.serial(*layers)
+    return neural_tangents().stax.Dense(int(out_dim), W_std=w_std, b_std=bstd, parameterization=parameterization)
 
 
-def _hidden_layers(widths, activation, bias, w_std, b_std, parameterization) -> list:
+def _layer_kit(activation, bias, b_std, parameterization):
+    """(stax, activation layer constructor, b_std for stax) after checking the shared arguments."""
     if parameterization not in PARAMETERIZATIONS:
         raise ConfigError(f"parameterization must be one of {PARAMETERIZATIONS}, got {parameterization!r}")
     stax = neural_tangents().stax
     acts = {"relu": stax.Relu, "erf": stax.Erf}
     if activation not in acts:
         raise ConfigError(f"activation must be one of {tuple(acts)}, got {activation!r}")
+    return stax, acts[activation], ((b_std if b_std > 0 else 0.0) if bias else None)
+
+
+def _hidden_layers(widths, activation, bias, w_std, b_std, parameterization) -> list:
+    stax, act, bstd = _layer_kit(activation, bias, b_std, parameterization)
     if any(int(w) < 1 for w in widths):
         raise ConfigError(f"widths must be positive, got {list(widths)}")
-    bstd = (b_std if b_std > 0 else 0.0) if bias else None
     layers = []
     for w in widths:
-        layers += [stax.Dense(int(w), W_std=w_std, b_std=bstd, parameterization=parameterization),
-                   acts[activation]()]
+        layers += [stax.Dense(int(w), W_std=w_std, b_std=bstd, parameterization=parameterization), act()]
     return layers
 
 
@@ -99,17 +106,11 @@ def cnn_body(channels: Sequence[int], activation: str = "relu", bias: bool = Tru
         raise ConfigError("a convolutional body needs at least one layer")
     if any(int(c) < 1 for c in channels) or kernel < 1:
         raise ConfigError(f"channels and kernel size must be positive, got {list(channels)} and {kernel}")
-    if parameterization not in PARAMETERIZATIONS:
-        raise ConfigError(f"parameterization must be one of {PARAMETERIZATIONS}, got {parameterization!r}")
-    stax = neural_tangents().stax
-    acts = {"relu": stax.Relu, "erf": stax.Erf}
-    if activation not in acts:
-        raise ConfigError(f"activation must be one of {tuple(acts)}, got {activation!r}")
-    bstd = (b_std if b_std > 0 else 0.0) if bias else None
+    stax, act, bstd = _layer_kit(activation, bias, b_std, parameterization)
     layers = []
     for c in channels:
         layers += [stax.Conv(int(c), (kernel, kernel), padding="SAME", W_std=w_std, b_std=bstd,
-                             parameterization=parameterization), acts[activation]()]
+                             parameterization=parameterization), act()]
     return stax.serial(*layers, stax.Flatten())
 
 
@@ -117,12 +118,8 @@ def cnn(channels: Sequence[int], out_dim: int, activation: str = "relu", bias: b
         b_std: float = 0.0, parameterization: str = "standard", kernel: int = 3):
     """:func:`cnn_body` and a Dense read-out: (init_fn, apply_fn, kernel_fn), the same conventions as
     :func:`mlp` (one definition: finite network, ``nt.linearize``, empirical and infinite-width NTK)."""
-    if out_dim < 1:
-        raise ConfigError(f"out_dim must be positive, got {out_dim}")
-    stax = neural_tangents().stax
-    bstd = (b_std if b_std > 0 else 0.0) if bias else None
-    return stax.serial(cnn_body(channels, activation, bias, w_std, b_std, parameterization, kernel),
-                       stax.Dense(int(out_dim), W_std=w_std, b_std=bstd, parameterization=parameterization))
+    return neural_tangents().stax.serial(cnn_body(channels, activation, bias, w_std, b_std, parameterization, kernel),
+                                         _readout(out_dim, bias, w_std, b_std, parameterization))
 
 
 def homogeneity_degree(widths: Sequence[int], bias: bool) -> int:

@@ -131,28 +131,22 @@ def run_gd(config: dict) -> dict:
     res = ntk.gd(apply_fn, params, jnp.asarray(xtr), jnp.asarray(ytr),
                  lambda z, t: softmax.beta_cross_entropy(z, t, beta), eta, config["steps"], record=record,
                  eval_sets={"test": jnp.asarray(xte)}, linearized=linear)
-    out = {"steps": res.steps, "eta": eta, "z0_norm": float(np.linalg.norm(beta * res.outputs["train"][0]))}
-    for kind, outs in (("net", res.outputs), ("lin", res.linear_outputs)) if linear else (("net", res.outputs),):
-        ztr = [beta * np.asarray(o) for o in outs["train"]]
-        zte = [beta * np.asarray(o) for o in outs["test"]]
+    kinds = {"net": res.outputs, **({"lin": res.linear_outputs} if linear else {})}
+    ztrain = {k: [beta * np.asarray(o) for o in outs["train"]] for k, outs in kinds.items()}
+    out = {"steps": res.steps, "eta": eta, "z0_norm": float(np.linalg.norm(ztrain["net"][0]))}
+    for kind, outs in kinds.items():
+        ztr, zte = ztrain[kind], [beta * np.asarray(o) for o in outs["test"]]
         out[kind] = {"train_loss": [_ce(z, ytr) for z in ztr], "train_acc": [_accuracy(z, ytr) for z in ztr],
                      "test_acc": [_accuracy(z, yte) for z in zte], "z_norm": [float(np.linalg.norm(z)) for z in ztr]}
-    if not linear:
-        if config.get("timescales"):
-            t = np.asarray(res.steps, dtype=float)
-            out["tau_z_empirical"] = softmax.tau_z_empirical(t, [beta * np.asarray(o) for o in res.outputs["train"]])
-        status = "diverged" if res.diverged_at is not None else "ok"
-        return {**out, "status": status, **({"reason": f"non-finite loss by step {res.diverged_at}"}
-                                            if res.diverged_at is not None else {})}
-    znet = [beta * np.asarray(o) for o in res.outputs["train"]]
-    zlin = [beta * np.asarray(o) for o in res.linear_outputs["train"]]
-    out["deviation"] = [float(np.linalg.norm(a - b)) for a, b in zip(znet, zlin)]
+    if linear:
+        out["deviation"] = [float(np.linalg.norm(a - b)) for a, b in zip(ztrain["net"], ztrain["lin"])]
     if config.get("timescales"):
         t = np.asarray(res.steps, dtype=float)
-        out["tau_z_empirical"] = softmax.tau_z_empirical(t, znet)
-        out["tau_nl"] = softmax.tau_nl_empirical(t, znet, zlin)
-        out["tau_z_theory"] = softmax.tau_z_from_network(apply_fn, params, jnp.asarray(xtr), jnp.asarray(ytr), beta,
-                                                         config["eta_tilde"])
+        out["tau_z_empirical"] = softmax.tau_z_empirical(t, ztrain["net"])
+        if linear:
+            out["tau_nl"] = softmax.tau_nl_empirical(t, ztrain["net"], ztrain["lin"])
+            out["tau_z_theory"] = softmax.tau_z_from_network(apply_fn, params, jnp.asarray(xtr), jnp.asarray(ytr),
+                                                             beta, config["eta_tilde"])
     if res.diverged_at is not None:
         return {**out, "status": "diverged", "reason": f"non-finite loss by step {res.diverged_at}"}
     return {**out, "status": "ok"}
@@ -241,19 +235,26 @@ def _torch_config(config: dict) -> train.TrainConfig:
                              momentum=config["momentum"], schedule="constant", seed=config["seed"]).validate()
 
 
-def check_eta_star(config: dict) -> None:
+def build_model(config: dict, in_shape, classes: int):
+    """The torch model of a beta run (``batchnorm`` passed on when the config names it)."""
+    extra = {"batchnorm": config["batchnorm"]} if "batchnorm" in config else {}
+    return models.build(config["model"], in_shape, classes, width=config["width"], **extra)
+
+
+def check_beta_run(config: dict) -> None:
     softmax.check_beta(config["beta"])
     sp = data.spec(config["dataset"])
-    models.build(config["model"], sp.in_shape, sp.num_classes, width=config["width"])
+    build_model(config, sp.in_shape, sp.num_classes)
     _torch_config(config)
 
 
-def run_eta_star(config: dict) -> dict:
-    check_eta_star(config)
+def run_beta_run(config: dict) -> dict:
+    """Minibatch SGD with the beta cross-entropy as the loss of ``thermo.train.fit`` (Figs. 4 and 6)."""
+    check_beta_run(config)
     tr = data.load(config["dataset"], "train", n=config["n_train"], seed=0)
     te = data.load(config["dataset"], "test", seed=0)
     torch.manual_seed(config["seed"])
-    model = models.build(config["model"], tr.in_shape, tr.num_classes, width=config["width"])
+    model = build_model(config, tr.in_shape, tr.num_classes)
     res = train.fit(model, tr, te, _torch_config(config), loss_fn=softmax.torch_beta_loss(config["beta"]),
                     progress=False)
     out = {"status": res.status, "history": res.history, "final_test_acc": res.final("test_acc"),
@@ -263,9 +264,9 @@ def run_eta_star(config: dict) -> dict:
     return out
 
 
-register(Experiment("tc-fig4-eta-star", VERSION, eta_star_configs, run_eta_star,
+register(Experiment("tc-fig4-eta-star", VERSION, eta_star_configs, run_beta_run,
                     "Temperature check Fig. 4: test accuracy over a learning-rate grid centred on eta0 / beta",
-                    check_eta_star))
+                    check_beta_run))
 
 
 def eta_star(records) -> list[dict]:
@@ -397,37 +398,12 @@ def beta_sweep_configs(profile: str) -> list[dict]:
     return out
 
 
-def _build_sweep_model(config: dict, in_shape, classes: int):
-    return models.build(config["model"], in_shape, classes, width=config["width"], batchnorm=config["batchnorm"])
-
-
-def check_sweep(config: dict) -> None:
-    softmax.check_beta(config["beta"])
-    sp = data.spec(config["dataset"])
-    _build_sweep_model(config, sp.in_shape, sp.num_classes)
-    _torch_config(config)
-
-
-def run_sweep(config: dict) -> dict:
-    check_sweep(config)
-    tr = data.load(config["dataset"], "train", n=config["n_train"], seed=0)
-    te = data.load(config["dataset"], "test", seed=0)
-    torch.manual_seed(config["seed"])
-    model = _build_sweep_model(config, tr.in_shape, tr.num_classes)
-    res = train.fit(model, tr, te, _torch_config(config), loss_fn=softmax.torch_beta_loss(config["beta"]),
-                    progress=False)
-    out = {"status": res.status, "history": res.history, "final_test_acc": res.final("test_acc")}
-    if res.status != "ok":
-        out["reason"] = f"non-finite loss at step {res.diverged_at_step}"
-    return out
-
-
-register(Experiment("tc-fig6-tune", VERSION, tune_configs, run_sweep,
+register(Experiment("tc-fig6-tune", VERSION, tune_configs, run_beta_run,
                     "Temperature check Sec. 3.4, step 1: the learning rate at beta = 1, ConvNet with and without "
-                    "BatchNorm", check_sweep))
-register(Experiment("tc-fig6-beta-sweep", VERSION, beta_sweep_configs, run_sweep,
+                    "BatchNorm", check_beta_run))
+register(Experiment("tc-fig6-beta-sweep", VERSION, beta_sweep_configs, run_beta_run,
                     "Temperature check Fig. 6: test accuracy against beta at eta_0 / beta, ConvNet with and without "
-                    "BatchNorm, several seeds", check_sweep, needs=("tc-fig6-tune",)))
+                    "BatchNorm, several seeds", check_beta_run, needs=("tc-fig6-tune",)))
 
 
 def beta_sweep_table(records):
