@@ -29,10 +29,11 @@ browser:
 SHOW_REPORTS = { find $(1)/reports -name '*.err.log' 2>/dev/null | while read -r f; do \
 	  echo "==== $$f"; cat "$$f"; done; exit 1; }
 
-# The site, quick profile, into _build/html (execution cache in _build/.jupyter_cache).
+# The site, quick profile, into _build/html (execution cache in _build/.jupyter_cache). It computes
+# nothing (THERMO_COMPUTE=0): a result missing from results/ stops the build naming `make results`.
 book: $(STAMP) data
 	rm -rf _build/html/reports
-	THERMO_PROFILE=quick $(JB) build . $(JBFLAGS) || $(call SHOW_REPORTS,_build/html)
+	THERMO_PROFILE=quick THERMO_COMPUTE=0 $(JB) build . $(JBFLAGS) || $(call SHOW_REPORTS,_build/html)
 
 lint: $(STAMP)
 	$(PY) -m ruff check lib tests benchmarks
@@ -58,7 +59,8 @@ test: $(STAMP) data browser lint book-smoke
 site-test: $(STAMP) browser
 	THERMO_PROFILE=smoke THERMO_SITE=_build/smoke/_build/html $(PY) -m pytest tests/test_site.py tests/test_browser.py
 
-# Recompute every cached quick-profile result (long: run it in the background with a log).
+# Recompute every cached quick-profile result (long: run it in the background with a log). It refuses a
+# library with uncommitted changes (records must name their code): commit first.
 results: $(STAMP) data
 	THERMO_PROFILE=quick $(PY) -m thermo run --all --recompute --jobs 2
 

@@ -12,6 +12,7 @@ torch.set_num_threads(1)
 @pytest.fixture
 def tmp_root(tmp_path, monkeypatch):
     """A throw-away repository root: results, figures and checkpoints land under tmp_path."""
+    (tmp_path / "_config.yml").write_text("title: a throw-away book\n")
     monkeypatch.setenv("THERMO_ROOT", str(tmp_path))
     monkeypatch.setenv("THERMO_CHECKPOINTS", str(tmp_path / "ckpt"))
     return tmp_path

@@ -1,6 +1,8 @@
 """The bad-input table: each input fails before any work with one message saying what was wrong
 and what to do. Messages are checked exactly (``re.fullmatch``; paths are matched by pattern)."""
 
+import json
+import os
 import re
 
 import numpy as np
@@ -9,7 +11,7 @@ import torch
 
 import thermo
 from thermo import actcool, apt, claims, data, figures, htsr, l2, models, results, softmax, stats, sweep, train
-from thermo.errors import ConfigError, CorruptRecord, DatasetNotFound
+from thermo.errors import ConfigError, CorruptRecord, DatasetNotFound, MissingResults
 from thermo.experiments import get as get_experiment
 from thermo.experiments.tempbalance_esd import check_s_vs_alpha
 from thermo.tempbalance import SpectralNormRegularizer, TempBalance, layer_lr_scales
@@ -55,6 +57,53 @@ def load_without_network(mp, tp):
 def load_offline(mp, tp):
     mp.setenv("THERMO_OFFLINE", "1")
     return data.load("cifar10", root=tp)
+
+
+def root_from_env(mp, value):
+    mp.setenv("THERMO_ROOT", value)
+    return thermo.paths.repo_root()
+
+
+def record_edited(tmp_path, edit):
+    store = results.Store(tmp_path)
+    results.cached("exp-a", 1, {"n": 1}, lambda c: {"x": 1}, "quick", store=store)
+    path = store.path("exp-a", 1, {"n": 1})
+    edit(path)
+    return store.read(path, "exp-a", 1)
+
+
+def fifo_record(path):
+    path.unlink()
+    os.mkfifo(path)
+
+
+def deep_record(path):
+    text = path.read_text().rstrip().rstrip("}")
+    path.write_text(text + ', "deep": ' + "[" * 50_000 + "]" * 50_000 + "}")
+
+
+def null_data(path):
+    rec = json.loads(path.read_text())
+    path.write_text(json.dumps({**rec, "data": None}))
+
+
+def empty_figure(mp, tp):
+    import matplotlib.pyplot as plt
+
+    mp.setenv("THERMO_ROOT", str(tp))
+    (tp / "_config.yml").write_text("")
+    rec = results.make_record("tb-x", 1, {}, {}, "ok", None, {"git_commit": "a" * 40, "profile": "smoke"})
+    figures.save(plt.figure(), "tb-empty", rec, "nothing drawn", profile="smoke")
+
+
+def book_build_without_a_record(mp, tp):
+    mp.setenv("THERMO_COMPUTE", "0")
+    results.cached("tb-x", 1, {"n": 1}, lambda c: {}, "quick", store=results.Store(tp))
+
+
+def typo_in_config():
+    exp = get_experiment("tb-s-vs-alpha")
+    exp.check_config({**exp.configs("smoke")[0], "sead": 1})
 
 
 def target_above_ceiling():
@@ -213,10 +262,37 @@ CASES = [
      lambda mp, tp: softmax.linearized_condition(np.eye(3), np.zeros((4, 10))),
      ConfigError, "ntk must be (4, 4) for z of shape (4, 10), got (3, 3)"),
     ("a beta sweep asked for before its learning rate is tuned (Sec. 3.4)",
-     lambda mp, tp: (mp.setenv("THERMO_ROOT", str(tp)), get_experiment("tc-fig6-beta-sweep").configs("quick")),
+     lambda mp, tp: ((tp / "_config.yml").write_text(""), mp.setenv("THERMO_ROOT", str(tp)),
+                    get_experiment("tc-fig6-beta-sweep").configs("quick")),
      claims.MissingResults, "10 of 10 points of tc-fig6-tune [quick] are not cached"),
     ("non-positive decay exponent", lambda mp, tp: check_s_vs_alpha({"sizes": [16], "s_values": [0.5, -1]}),
      ConfigError, r"every decay exponent s must be positive, got [0.5, -1]"),
+    ("THERMO_ROOT that does not exist", lambda mp, tp: root_from_env(mp, str(tp / "thermo-bok")), ConfigError,
+     r"THERMO_ROOT='/\S+/thermo-bok' does not exist: point it at a clone of thermo-book \(the folder that holds "
+     r"_config.yml\) or unset it"),
+    ("THERMO_ROOT that holds no book", lambda mp, tp: root_from_env(mp, str(tp)), ConfigError,
+     r"THERMO_ROOT='/\S+' holds no book \(no _config.yml there\): point it at a clone of thermo-book or unset it"),
+    ("a figure id with a trailing newline", lambda mp, tp: figures.save(None, "tb-fig9\n", [], "x"), ConfigError,
+     "figure id 'tb-fig9\\n' must be lower-case words joined by '-'"),
+    ("an experiment id that climbs out of the store",
+     lambda mp, tp: results.Store(tp).path("../../etc", 1, {}), ConfigError,
+     "experiment id '../../etc' must be lower-case words joined by '-'"),
+    ("a record hash that is not 16 hex digits",
+     lambda mp, tp: results.Store(tp).path_for_hash("exp-a", "../../passwd0000"), ConfigError,
+     "a record hash must be 16 hex digits, got '../../passwd0000'"),
+    ("a record whose data is null", lambda mp, tp: record_edited(tp, null_data), CorruptRecord,
+     r"/\S+\.json: field 'data' must be an object, got None; delete it to recompute"),
+    ("a record nested 50,000 deep", lambda mp, tp: record_edited(tp, deep_record), CorruptRecord,
+     r"/\S+\.json: nested deeper than 40 levels; delete it to recompute"),
+    ("a FIFO where a record should be", lambda mp, tp: record_edited(tp, fifo_record), CorruptRecord,
+     r"/\S+\.json: not a regular file; delete it to recompute"),
+    ("an unknown key in an experiment config", lambda mp, tp: typo_in_config(), ConfigError,
+     "tb-s-vs-alpha: unknown config key 'sead'; its keys are s_values, seed, sizes"),
+    ("a figure that draws nothing (a header-only CSV)", empty_figure, ConfigError,
+     "figure 'tb-empty' draws no line, scatter, bar or image that its CSV could hold"),
+    ("a missing record while the book is built", book_build_without_a_record, MissingResults,
+     r"tb-x \[quick\]: no cached record for config [0-9a-f]{16} and THERMO_COMPUTE=0 \(the book build never trains\): "
+     r"run `make results` \(or `python -m thermo run tb-x --profile quick`\) and commit results/"),
 ]
 
 

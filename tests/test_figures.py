@@ -15,6 +15,13 @@ def record(profile="quick", **config):
     return results.make_record("exp-x", 1, cfg, {}, "ok", None, results.provenance(profile, 0.0, 1.0))
 
 
+def drawn():
+    """A figure with one line (a published figure must draw something its CSV can hold)."""
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    return fig
+
+
 def test_save_writes_png_pdf_csv_with_the_plotted_data(tmp_root):
     fig, ax = plt.subplots()
     ax.plot([1, 2, 3], [4, 5, 6], label="line a")
@@ -31,7 +38,7 @@ def test_save_writes_png_pdf_csv_with_the_plotted_data(tmp_root):
 
 
 def test_caption_comes_from_the_run(tmp_root):
-    fig, _ = plt.subplots()
+    fig = drawn()
     runs = [record(profile="smoke", seed=1), record(profile="smoke", seed=3)]
     cap = figures.save(fig, "tb-test-cap", runs, lead="What it shows.", profile="smoke").caption
     assert cap.startswith("What it shows. Experiment exp-x v1; profile smoke; dataset fashion-mnist;")
@@ -71,7 +78,7 @@ def test_manifest_says_what_the_figure_is(tmp_root, monkeypatch):
     assert man["files"] == {"png": "tb-fig9-test.png", "pdf": "tb-fig9-test.pdf", "csv": "tb-fig9-test.csv"}
     assert man["reproduces"] == {"paper": "tempbalance", "title": "TempBalance", "bibkey": "zhou2023tempbalance",
                                  "place": "Fig. 9"}
-    figures.save(plt.figure(), "tb-other", runs, lead="Only one sentence")
+    figures.save(drawn(), "tb-other", runs, lead="Only one sentence")
     assert figures.manifests("quick")[1]["title"] == "Only one sentence"
 
 
@@ -90,7 +97,7 @@ def test_figure_ids_name_the_paper_and_place(fid, paper, place):
 
 def test_a_shared_record_is_published_in_the_active_profile(tmp_root, monkeypatch):
     monkeypatch.setenv("THERMO_PROFILE", "paper")
-    pub = figures.save(plt.figure(), "tb-shared", record(profile="quick"), lead="x")
+    pub = figures.save(drawn(), "tb-shared", record(profile="quick"), lead="x")
     assert pub.png.parent.name == "paper"
     assert "profile paper (records computed in the quick profile with the same config)" in pub.caption
     assert not (tmp_root / "book" / "_static" / "figures" / "quick").exists()
@@ -101,4 +108,4 @@ def test_caption_names_the_library_version_without_a_commit(tmp_root):
     rec["provenance"].update(git_commit="unknown", git_dirty=None, packages={"thermo": "0.1.0"})
     assert "code thermo 0.1.0." in figures.caption_facts(rec)
     rec["provenance"].update(git_commit="a" * 40, git_dirty=True)
-    assert "code aaaaaaaaaa+dirty." in figures.caption_facts(rec)
+    assert f"code aaaaaaaaaa+dirty (source {rec['provenance']['source'][:8]})." in figures.caption_facts(rec)

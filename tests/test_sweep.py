@@ -76,6 +76,7 @@ def test_a_failing_point_is_stored_as_failed_and_the_sweep_goes_on(tmp_path, mon
 
 
 def test_cli_list_and_run(tmp_path):
+    (tmp_path / "_config.yml").write_text("title: t\n")
     env = {"THERMO_ROOT": str(tmp_path), "THERMO_PROGRESS": "0", "PATH": "/usr/bin:/bin"}
     run = subprocess.run([sys.executable, "-m", "thermo", "run", "tb-s-vs-alpha", "--profile", "smoke"],
                          env=env, capture_output=True, text=True, timeout=300)
@@ -110,6 +111,7 @@ def test_dependency_order_puts_needed_experiments_first(monkeypatch):
 
 
 def test_cli_run_of_a_second_stage_before_its_first_is_a_clear_error(tmp_path):
+    (tmp_path / "_config.yml").write_text("title: t\n")
     env = {"THERMO_ROOT": str(tmp_path), "THERMO_PROGRESS": "0", "PATH": "/usr/bin:/bin"}
     run = subprocess.run([sys.executable, "-m", "thermo", "run", "tc-fig6-beta-sweep", "--profile", "smoke"],
                          env=env, capture_output=True, text=True, timeout=300)

@@ -6,11 +6,10 @@ import argparse
 import sys
 
 from thermo import experiments
-from thermo.claims import MissingResults
-from thermo.errors import ThermoError
+from thermo.errors import MissingResults, ThermoError
 from thermo.profiles import PROFILES
 from thermo.profiles import profile as active_profile
-from thermo.results import Store
+from thermo.results import Store, library_dirty
 from thermo.sweep import EXECUTORS, run_sweep
 
 
@@ -43,6 +42,10 @@ def cmd_run(args) -> int:
     for exp_id in ids:
         experiments.get(exp_id)  # every name is checked before any work starts
     ids = experiments.in_dependency_order(ids)
+    if args.profile != "smoke" and library_dirty() and not args.allow_dirty:
+        raise ThermoError(f"lib/thermo has uncommitted changes: records of the {args.profile} profile must name the "
+                          "code that made them. Commit first, or pass --allow-dirty (the records then say +dirty "
+                          "and carry the source fingerprint)")
     failed = 0
     for exp_id in ids:
         missing = [d for d in experiments.get(exp_id).needs if d not in ids]
@@ -70,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--jobs", type=int, default=1, help="parallel processes (or array tasks)")
     p_run.add_argument("--executor", choices=EXECUTORS, default="local")
     p_run.add_argument("--recompute", action="store_true", help="ignore cached records")
+    p_run.add_argument("--allow-dirty", action="store_true",
+                       help="run the quick/paper profile with uncommitted changes in lib/thermo")
     for p in (p_list, p_run):
         p.add_argument("--profile", choices=PROFILES, default=None)
     p_list.add_argument("-v", "--verbose", action="store_true")
@@ -80,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     except ThermoError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as err:
+        done = f" ({err.args[0]})" if err.args else ""
+        print(f"interrupted{done}: finished points are saved; run the same command again to resume",
+              file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from thermo.errors import ConfigError
+from thermo.errors import ConfigError, MissingResults  # noqa: F401 (re-exported)
 
 STATUSES = ("reproduced", "partly", "not at this scale", "contradicted", "not yet tested")
 PAPERS = {
@@ -33,8 +33,6 @@ PAPERS = {
 }
 
 
-class MissingResults(Exception):
-    """Raised by a ``measure`` when the results it needs are not cached (-> not yet tested)."""
 
 
 @dataclass(frozen=True)

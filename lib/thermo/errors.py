@@ -20,3 +20,8 @@ class DatasetNotFound(EnvironmentProblem, FileNotFoundError):
 
 class CorruptRecord(ThermoError):
     """A results-store record that cannot be trusted (truncated, not JSON, wrong experiment)."""
+
+
+class MissingResults(ThermoError):
+    """Results a chapter, claim or second-stage experiment needs are not cached (a claim is then
+    ``not yet tested``; the book build stops with this error and says how to compute them)."""

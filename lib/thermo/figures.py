@@ -32,9 +32,8 @@ from thermo.errors import ConfigError
 from thermo.paths import figures_dir
 from thermo.profiles import check_profile
 from thermo.profiles import profile as active_profile
-from thermo.results import atomic_write_text, code_version
+from thermo.results import ID_PATTERN, atomic_write_text, code_summary, code_version
 
-ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 PREFIX_PAPER = {"tb": "tempbalance", "ac": "actcoolr", "tc": "temperature-check", "l2": "l2"}
 _CHAPTER: dict = {"docname": None}
 STYLE = {
@@ -132,12 +131,21 @@ def caption_facts(run, profile: str | None = None) -> str:
         parts.append(f"{sum(s != 'ok' for s in statuses)} of {len(recs)} runs not ok ({_join(statuses)})")
     hashes = sorted({r["config_hash"] for r in recs})
     cfg_text = ", ".join(hashes) if len(hashes) <= 3 else f"{len(hashes)} configs, {hashes[0]}, ..."
-    parts.append(f"config {cfg_text}; code {_join(code_version(r['provenance']) for r in recs)}")
+    parts.append(f"config {cfg_text}; code {code_summary(recs)}")
     return "; ".join(parts) + "."
 
 
+def _tick_names(ticks, labels, n: int) -> list:
+    """The tick label of each index 0..n-1 of an image axis (the index itself where none)."""
+    names = {int(round(t)): lab.get_text() for t, lab in zip(ticks, labels)
+             if lab.get_text() and abs(t - round(t)) < 1e-9}
+    return [names.get(i, i) for i in range(n)]
+
+
 def plotted_rows(fig) -> list[dict]:
-    """Every line, scatter and bar in ``fig`` as rows (axes, series, kind, x, y)."""
+    """Every line, scatter, bar and image (heatmap cell, with its ``value``) in ``fig`` as rows
+    (axes, series, kind, x, y, value). A figure with nothing to export is an error: a published
+    CSV always holds the plotted data."""
     rows = []
     for ai, ax in enumerate(fig.axes):
         title = ax.get_title() or f"axes{ai}"
@@ -151,6 +159,16 @@ def plotted_rows(fig) -> list[dict]:
             series = label if not label.startswith("_") else f"scatter{ci}"
             for x, y in coll.get_offsets():
                 rows.append({"axes": title, "series": series, "kind": "scatter", "x": x, "y": y})
+        for ii, image in enumerate(ax.get_images()):  # a heatmap: one row per cell, labelled by the ticks
+            label = image.get_label()
+            series = label if label and not label.startswith("_") else f"image{ii}"
+            grid = image.get_array()
+            xt = _tick_names(ax.get_xticks(), ax.get_xticklabels(), grid.shape[1])
+            yt = _tick_names(ax.get_yticks(), ax.get_yticklabels(), grid.shape[0])
+            for r in range(grid.shape[0]):
+                for c in range(grid.shape[1]):
+                    rows.append({"axes": title, "series": series, "kind": "image", "x": xt[c], "y": yt[r],
+                                 "value": float(grid[r, c])})
         for bi, cont in enumerate(ax.containers):
             label = cont.get_label() if hasattr(cont, "get_label") else None
             series = label if label and not label.startswith("_") else f"bars{bi}"
@@ -168,19 +186,22 @@ def save(fig, figure_id: str, run, lead: str, profile: str | None = None, title:
     ``profile`` defaults to the active one; ``title`` (a few words for the gallery) to the lead's
     first sentence; ``label`` (the ``:name:`` of the figure in its chapter) to the id itself.
     """
-    if not ID_PATTERN.match(figure_id):
+    if not (isinstance(figure_id, str) and ID_PATTERN.fullmatch(figure_id)):
         raise ConfigError(f"figure id {figure_id!r} must be lower-case words joined by '-'")
     recs = _records(run)
     profile = check_profile(profile or active_profile())
+    rows = plotted_rows(fig)
+    if not rows:
+        raise ConfigError(f"figure {figure_id!r} draws no line, scatter, bar or image that its CSV could hold")
     out = figures_dir(profile)
     out.mkdir(parents=True, exist_ok=True)
     png, pdf, csv_path, manifest = (out / f"{figure_id}.{ext}" for ext in ("png", "pdf", "csv", "json"))
     fig.savefig(png)
     fig.savefig(pdf)
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=["figure", "axes", "series", "kind", "x", "y"])
+    writer = csv.DictWriter(buf, fieldnames=["figure", "axes", "series", "kind", "x", "y", "value"])
     writer.writeheader()
-    for row in plotted_rows(fig):
+    for row in rows:
         writer.writerow({"figure": figure_id, **row})
     atomic_write_text(csv_path, buf.getvalue())
     caption = f"{lead.rstrip('.')}. {caption_facts(recs, profile)} Figure id `{figure_id}`."

@@ -1,7 +1,8 @@
 """Where the book's files live: the repository root, results/, figures, data, checkpoints.
 
 Notebooks execute in their own folder, so every path is computed from the repository root,
-never relative to the working directory. The root is ``$THERMO_ROOT`` if set, else the
+never relative to the working directory. The root is ``$THERMO_ROOT`` if set (it must be a folder
+that holds ``_config.yml``: a typo is one clear error, never a stray empty store), else the
 checkout that holds this package (``lib/thermo`` -> two levels up), else the working directory
 (a pip-installed library on Colab).
 """
@@ -11,11 +12,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from thermo.errors import ConfigError
+
 
 def repo_root() -> Path:
     env = os.environ.get("THERMO_ROOT")
     if env:
-        return Path(env).resolve()
+        root = Path(env).expanduser().resolve()
+        if not root.is_dir():
+            raise ConfigError(f"THERMO_ROOT={env!r} does not exist: point it at a clone of thermo-book "
+                              "(the folder that holds _config.yml) or unset it")
+        if not (root / "_config.yml").is_file():
+            raise ConfigError(f"THERMO_ROOT={env!r} holds no book (no _config.yml there): point it at a clone "
+                              "of thermo-book or unset it")
+        return root
     here = Path(__file__).resolve().parents[2]
     if (here / "_config.yml").exists() and (here / "lib" / "thermo").is_dir():
         return here

@@ -15,6 +15,7 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import shutil
+import signal
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,10 +43,13 @@ class Summary:
                 f"{c['failed']} failed, {c['cached']} cached")
 
 
-def run_point(experiment_id: str, config: dict, profile: str, store_root: str) -> dict:
+def run_point(experiment_id: str, config: dict, profile: str, store_root: str, recompute: bool = True) -> dict:
     """Compute one point into the store (one torch thread) and return its status.
 
     A top-level function so that worker processes (multiprocessing, submitit) can import it.
+    The config is checked first (unknown keys, the experiment's ``check``). Without
+    ``recompute``, a point another process finished meanwhile is loaded, not computed again (the
+    store locks each point while it is computed).
     """
     import torch
 
@@ -53,9 +57,10 @@ def run_point(experiment_id: str, config: dict, profile: str, store_root: str) -
     torch.set_num_threads(1)
     os.environ.setdefault("THERMO_PROGRESS", "0")
     exp = experiments.get(experiment_id)
+    exp.check_config(config)
     store = Store(Path(store_root))
     try:
-        rec = cached(exp.id, exp.version, config, exp.compute, profile, store=store, recompute=True)
+        rec = cached(exp.id, exp.version, config, exp.compute, profile, store=store, recompute=recompute)
     except Exception as err:  # stored as failed by `cached`; report, do not stop the sweep
         return {"status": "failed", "reason": f"{type(err).__name__}: {err}",
                 "config_hash": store.path(exp.id, exp.version, config).stem}
@@ -64,9 +69,15 @@ def run_point(experiment_id: str, config: dict, profile: str, store_root: str) -
     return {"status": rec["status"], "reason": rec.get("reason"), "config_hash": rec["config_hash"]}
 
 
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them (no traceback from each worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _executor(kind: str, jobs: int, folder: Path):
     if kind == "local":
-        return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+        return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                      initializer=_ignore_sigint)
     import submitit
 
     if kind == "slurm" and shutil.which("sbatch") is None:
@@ -104,20 +115,36 @@ def run_sweep(experiment_id: str, profile: str, jobs: int = 1, executor: str = "
             summary.failures.append((result["config_hash"], result["reason"]))
         bar.update(1)
 
+    try:
+        _run_todo(exp, todo, profile, store, jobs, executor, recompute, record)
+    except KeyboardInterrupt:
+        bar.close()
+        raise KeyboardInterrupt(summary.line()) from None
+    bar.close()
+    return summary
+
+
+def _run_todo(exp, todo, profile, store, jobs, executor, recompute, record) -> None:
+    root = str(store.root)
     if executor == "local" and jobs == 1:
         for cfg in todo:
-            record(run_point(exp.id, cfg, profile, str(store.root)))
+            record(run_point(exp.id, cfg, profile, root, recompute))
     elif executor == "local":
-        with _executor("local", jobs, store.root) as pool:
-            futures = [pool.submit(run_point, exp.id, cfg, profile, str(store.root)) for cfg in todo]
+        pool = _executor("local", jobs, store.root)
+        try:
+            futures = [pool.submit(run_point, exp.id, cfg, profile, root, recompute) for cfg in todo]
             for fut in cf.as_completed(futures):
                 record(fut.result())
+        except KeyboardInterrupt:
+            for proc in list(getattr(pool, "_processes", {}).values()):  # their checkpoints let a rerun resume
+                proc.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     elif todo:
         folder = repo_root() / "_build" / "submitit" / exp.id
         ex = _executor(executor, jobs, folder)
         n = len(todo)
-        submitted = ex.map_array(run_point, [exp.id] * n, todo, [profile] * n, [str(store.root)] * n)
+        submitted = ex.map_array(run_point, [exp.id] * n, todo, [profile] * n, [root] * n, [recompute] * n)
         for job in submitted:
             record(job.result())
-    bar.close()
-    return summary

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from thermo.errors import ConfigError
-from thermo.profiles import check_profile
-from thermo.results import Store, cached
+from thermo.errors import ConfigError, MissingResults
+from thermo.profiles import PROFILES, check_profile
+from thermo.results import Store, cached, check_experiment_id
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,31 @@ class Experiment:
     check: Callable[[dict], None] = lambda config: None  # raise ConfigError before any work
     needs: tuple[str, ...] = ()  # experiments whose cached results this one's configs are built from
 
+    def known_keys(self) -> frozenset:
+        """Every config key this experiment's profiles use (a key outside them is a typo)."""
+        if self not in _KEYS:
+            keys: set = set()
+            for p in PROFILES:
+                try:
+                    keys.update(k for cfg in self.configs(p) for k in cfg)
+                except MissingResults:  # a second stage before its first: its keys come from other profiles
+                    continue
+            _KEYS[self] = frozenset(keys)
+        return _KEYS[self]
+
+    def check_config(self, config: dict) -> dict:
+        """``config`` if its keys are this experiment's and ``check`` passes; one ConfigError
+        otherwise (an unknown key would be ignored by ``compute`` yet change the record's key)."""
+        if not isinstance(config, dict):
+            raise ConfigError(f"{self.id}: a config must be a dict, got {type(config).__name__}")
+        known = self.known_keys()
+        unknown = sorted(set(config) - known) if known else []
+        if unknown:
+            raise ConfigError(f"{self.id}: unknown config key{'s' if len(unknown) > 1 else ''} "
+                              f"{', '.join(map(repr, unknown))}; its keys are {', '.join(sorted(known))}")
+        self.check(config)
+        return config
+
     def checked_configs(self, profile: str) -> list:
         """The profile's configs, each validated with ``check`` before anything runs."""
         configs = self.configs(check_profile(profile))
@@ -35,9 +60,11 @@ class Experiment:
 
 
 REGISTRY: dict[str, Experiment] = {}
+_KEYS: dict = {}  # Experiment -> frozenset of its config keys
 
 
 def register(exp: Experiment) -> Experiment:
+    check_experiment_id(exp.id)
     REGISTRY[exp.id] = exp
     return exp
 
