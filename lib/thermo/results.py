@@ -201,10 +201,21 @@ def library_dirty() -> bool | None:
     return bool(status) if status is not None else None
 
 
+_GIT_STATE: dict = {}
+
+
 def git_state() -> dict:
     """The code's commit, whether the library (``lib/thermo``, tracked or not) differs from it,
-    and the library's source fingerprint (taken when a run starts). Outside a checkout (a
-    pip-installed library) the commit pip recorded, if any, with ``git_dirty`` None."""
+    and the library's source fingerprint. Taken once per process, at its first record: the code a
+    process runs is the code it imported, even if files change (or a commit lands) meanwhile.
+    Outside a checkout (a pip-installed library) the commit pip recorded, if any, with
+    ``git_dirty`` None."""
+    if not _GIT_STATE:
+        _GIT_STATE.update(_git_state_now())
+    return dict(_GIT_STATE)
+
+
+def _git_state_now() -> dict:
     fingerprint = source_fingerprint()
     commit = _git("rev-parse", "HEAD")
     if commit is None:

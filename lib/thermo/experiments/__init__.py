@@ -33,7 +33,7 @@ class Experiment:
             for p in PROFILES:
                 try:
                     keys.update(k for cfg in self.configs(p) for k in cfg)
-                except MissingResults:  # a second stage before its first: its keys come from other profiles
+                except (MissingResults, ConfigError):  # a second stage not ready: keys from other profiles
                     continue
             _KEYS[self] = frozenset(keys)
         return _KEYS[self]
