@@ -90,7 +90,10 @@ def test_checkpoint_of_another_config_is_not_resumed(tmp_root):
     train.fit(tiny_model(), blobs(), blobs(64), train.TrainConfig(epochs=1, lr=0.05), run_id="r",
               keep_checkpoint=True)
     assert (tmp_root / "ckpt" / "r" / "last.pt").exists()
-    res = train.fit(tiny_model(), blobs(), blobs(64), train.TrainConfig(epochs=2, lr=0.07), run_id="r")
+    path = tmp_root / "ckpt" / "r" / "last.pt"
+    with pytest.warns(UserWarning, match=f"^the checkpoint {path} belongs to another run .different config.; "
+                                         "training starts from scratch$"):
+        res = train.fit(tiny_model(), blobs(), blobs(64), train.TrainConfig(epochs=2, lr=0.07), run_id="r")
     assert res.resumed_from_epoch == 0 and res.epochs_done == 2
     assert not (tmp_root / "ckpt" / "r" / "last.pt").exists()  # a finished run cleans up
 
@@ -105,6 +108,11 @@ def test_checkpoint_of_another_config_is_not_resumed(tmp_root):
     ({"schedule": "linear"}, "schedule must be one of"),
     ({"momentum": 1.0}, "momentum must be in"),
     ({"weight_decay": -1e-4}, "weight_decay cannot be negative"),
+    ({"weight_decay": float("nan")}, "weight_decay must be a finite number, got nan"),
+    ({"weight_decay": float("inf")}, "weight_decay must be a finite number, got inf"),
+    ({"weight_decay": True}, "weight_decay must be a finite number, got True"),
+    ({"lr": True}, "learning rate must be a positive number, got True"),
+    ({"lr": float("inf")}, "learning rate must be a positive number, got inf"),
     ({"device": "tpu"}, "device must be"),
 ])
 def test_bad_train_config_fails_before_training(kwargs, message):
@@ -181,6 +189,38 @@ def test_sgdr_matches_torch_warm_restarts():
         assert cfg.base_lr(epoch) == pytest.approx(opt.param_groups[0]["lr"], abs=1e-15)
         opt.step()
         sched.step()
+
+
+@pytest.mark.parametrize("schedule,make", [
+    ("cosine", lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=40)),
+    ("step", lambda opt: torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[20, 30], gamma=0.1)),
+    ("constant", lambda opt: torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0)),
+])
+def test_each_schedule_function_matches_torch_step_by_step(schedule, make):
+    """One function per schedule (train.SCHEDULE_FUNCTIONS) against torch's scheduler, 40 steps."""
+    cfg = train.TrainConfig(epochs=40, lr=0.3, schedule=schedule, step_milestones=(0.5, 0.75))
+    opt = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=0.3)
+    sched = make(opt)
+    for epoch in range(40):
+        assert train.SCHEDULE_FUNCTIONS[schedule](cfg, epoch) == pytest.approx(opt.param_groups[0]["lr"], rel=1e-12)
+        opt.step()
+        sched.step()
+
+
+def test_from_config_takes_the_training_keys_and_overrides():
+    cfg = train.TrainConfig.from_config({"epochs": 3, "lr": 0.1, "model": "mlp", "eval_steps": [2, 4]}, momentum=0.0)
+    assert (cfg.epochs, cfg.lr, cfg.momentum, cfg.eval_steps) == (3, 0.1, 0.0, (2, 4))
+    with pytest.raises(ConfigError, match="TrainConfig has no field 'eta'"):
+        train.TrainConfig.from_config({"epochs": 3, "lr": 0.1}, eta=0.1)
+
+
+def test_to_record_has_one_shape_for_ok_and_diverged_runs():
+    ds, model = _toy(), _toy_model()
+    ok = train.fit(model, ds, ds, train.TrainConfig(epochs=2, lr=0.1), progress=False).to_record(extra=1)
+    assert ok["status"] == "ok" and "reason" not in ok and ok["extra"] == 1
+    assert ok["final_test_acc"] == ok["history"]["test_acc"][-1] and ok["steps_done"] > 0
+    bad = train.fit(model, ds, ds, train.TrainConfig(epochs=2, lr=1e30), progress=False).to_record()
+    assert bad["status"] == "diverged" and bad["reason"] == f"non-finite loss at step {bad['steps_done']}"
 
 
 def test_a_callback_can_take_over_the_lr_and_every_step_is_logged():

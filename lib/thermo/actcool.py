@@ -5,9 +5,9 @@ The erf model (``thermo.apt``) says ``P_change(lr) = Phi((ln lr - mu) / sigma)``
 steps the controller measures the network's mean temperature T at the learning rate it used,
 turns it into ``P = 1 - 2^-T``, re-estimates ``mu = ln lr - sigma Phi^-1(P)`` with ``sigma`` held from
 an initial LR-range fit (eq. 6 in our sign convention), and aims for the target
-``C = C(step + every)`` with ``lr* = exp(mu + sigma Phi^-1(1 - 2^-C))`` (eq. 7). Between two
-measurements the learning rate moves linearly from the old value to ``lr*`` (the paper's
-interpolation). Probabilities of 0 or 1 are regularized by half a pattern (``thermo.apt``).
+``C = C(step + every)`` (at most the last step) with ``lr* = exp(mu + sigma Phi^-1(1 - 2^-C))``
+(eq. 7). Between two measurements the learning rate moves linearly from the old value to ``lr*``
+(the paper's interpolation). Probabilities of 0 or 1 are regularized by half a pattern (``thermo.apt``).
 
 Which temperature: the mean over layers of the per-layer T, as the paper controls; ``sigma`` comes
 from fitting the erf model to ``P = 1 - 2^-mean T`` over the LR range of the first batch.
@@ -62,12 +62,23 @@ class ActCoolLR(Callback):
             raise ConfigError(f"need lr_init > 0 and 0 < lr_bounds[0] < lr_bounds[1], got {lr_init}, {lr_bounds}")
         if sigma is not None and not sigma > 0:
             raise ConfigError(f"sigma must be positive, got {sigma}")
+        if not callable(target):
+            raise ConfigError(f"target must be a function of the step giving a temperature, got {target!r}")
         self.target, self.lr_init, self.sigma, self.every = target, float(lr_init), sigma, every
+        self.target_at(0)
         self.granularity, self.lr_bounds, self.lr_grid = granularity, lr_bounds, lr_grid
         self.probe = apt.APTProbe(every=every, granularity=granularity, per_layer=False)
         self.lr_from, self.lr_to, self.segment_start = self.lr_init, self.lr_init, 0
         self.mu: float | None = None
         self.calibration: dict | None = None
+
+    def target_at(self, step: int) -> float:
+        """The target temperature at ``step``, checked: a finite number >= 0 (T = -log2 of a fraction)."""
+        t = self.target(step)
+        if isinstance(t, bool) or not isinstance(t, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(t) or t < 0:
+            raise ConfigError(f"the target temperature must be a finite number >= 0, got {t!r} at step {step}")
+        return float(t)
 
     def next_lr(self, measured_t: float, lr_used: float, target_t: float, n_patterns: int) -> float:
         """Eqs. (6)-(7): mu from the measurement at ``lr_used``, then the LR giving ``target_t``."""
@@ -92,6 +103,8 @@ class ActCoolLR(Callback):
                             "r2": fit.r2}
 
     def on_train_start(self, state) -> None:
+        self.target_at(state.step)  # both ends of what is left, before any step
+        self.target_at(state.config.epochs * state.steps_per_epoch)
         self.probe.on_train_start(state)
         self.checked = False
 
@@ -100,7 +113,7 @@ class ActCoolLR(Callback):
         layer with the fewest (one forward on the first batch, before any step)."""
         rec = apt.patterns(model, x, self.granularity, apt.rng_snapshot())
         n = min(apt.unchanged_fraction(p, p)[1] for p in rec.values())
-        t0 = self.target(step)
+        t0 = self.target_at(step)
         if t0 > ceiling(n):
             raise ConfigError(f"the target temperature {t0:.2f} is above the ceiling log2(2 n) = {ceiling(n):.2f} "
                               f"for the {n} {self.granularity!r} patterns of the smallest layer "
@@ -126,19 +139,22 @@ class ActCoolLR(Callback):
             return
         measured = state.step_history[self.probe.key][-1]
         n = self.probe.n_patterns
-        target = self.target(state.step + self.every)
+        total = state.config.epochs * state.steps_per_epoch  # no target beyond the end of training
+        target = self.target_at(min(state.step + self.every, total))
         self.lr_from, self.lr_to = state.lr, self.next_lr(measured, state.lr, target, n)
         self.segment_start = state.step
-        state.log_step("target_apt", self.target(state.step))
+        state.log_step("target_apt", self.target_at(state.step))
         state.log_step("mu", self.mu)
 
     def state_dict(self) -> dict:
         cal = {k: (np.asarray(v).tolist() if isinstance(v, np.ndarray) else v)
                for k, v in (self.calibration or {}).items()}
         return {"sigma": self.sigma, "mu": self.mu, "lr_from": self.lr_from, "lr_to": self.lr_to,
-                "segment_start": self.segment_start, "calibration": cal}
+                "segment_start": self.segment_start, "calibration": cal, "probe": self.probe.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         self.sigma, self.mu = state["sigma"], state["mu"]
         self.lr_from, self.lr_to, self.segment_start = state["lr_from"], state["lr_to"], state["segment_start"]
         self.calibration = state.get("calibration") or self.calibration  # a resumed run keeps its LR-range fit
+        if state.get("probe"):
+            self.probe.load_state_dict(state["probe"])

@@ -257,6 +257,13 @@ class APTProbe(Callback):
             for name, t in temps.items():
                 state.log_step(f"{self.key}:{name}", t)
 
+    def state_dict(self) -> dict:  # what the last probe found (checkpoints are never taken mid-probe)
+        return {"bytes_per_example": self.bytes_per_example, "n_patterns": self.n_patterns, "last": dict(self.last)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.bytes_per_example, self.n_patterns = state["bytes_per_example"], state["n_patterns"]
+        self.last = dict(state["last"])
+
 
 # --- the learning-rate range and the erf model ----------------------------------------------------
 
@@ -323,12 +330,23 @@ def frozen_side_effects_grad(model: nn.Module, rng_state):
 
 
 def _check_probabilities(lrs, p):
+    """A curve the erf and exponential models can be fitted to: at least 3 points, probabilities in
+    [0, 1] that vary and grow with the learning rate overall (least-squares slope against ln lr > 0;
+    a flat or falling curve used to come back as sigma = 1e9 without a word)."""
     grid = check_lr_grid(lrs)
     prob = np.asarray(p, dtype=float)
     if prob.shape != grid.shape:
         raise ConfigError(f"one probability per learning rate: got {prob.size} for {grid.size}")
     if not np.all(np.isfinite(prob)) or np.any(prob < 0) or np.any(prob > 1):
         raise ConfigError("probabilities must lie in [0, 1]")
+    if grid.size < 3:
+        raise ConfigError(f"fitting a model of the LR range needs at least 3 learning rates, got {grid.size}")
+    if np.all(prob == prob[0]):
+        raise ConfigError(f"the probabilities do not vary (all {prob[0]:g}): a flat LR range has nothing to fit")
+    slope = float(np.polyfit(np.log(grid), prob, 1)[0])
+    if slope <= 0:
+        raise ConfigError(f"the probabilities do not grow with the learning rate (least-squares slope {slope:.3g} "
+                          "against ln lr): a pattern changes more often at larger learning rates")
     return grid, prob
 
 

@@ -65,6 +65,8 @@ def time_to_peak(steps, test_acc, window: int = 3, after: int | None = None) -> 
         raise ConfigError("test accuracies must be finite (a diverged run has no peak)")
     if not (isinstance(window, int) and window >= 1 and window % 2 == 1):
         raise ConfigError(f"window must be a positive odd integer, got {window!r}")
+    if a.size > 1 and np.all(a == a[0]):
+        raise ConfigError(f"the test accuracy is the same at every evaluation ({a[0]:g}): a flat curve has no peak")
     h = window // 2
     smooth = np.array([a[max(0, i - h):i + h + 1].mean() for i in range(a.size)])
     start = 0 if after is None else int(np.searchsorted(s, after))

@@ -75,7 +75,9 @@ class TempBalance(Callback):
     ``train.fit(..., callbacks=[tb], optimizer=opt)``. Each tuned group's ``lr_scale`` is set at
     the start of training and after every epoch (the official order: the metric at the start of an
     epoch sets that epoch's rates), or every ``every`` optimizer steps if ``every`` is an integer.
-    The loop multiplies ``lr_scale`` by the base schedule, so TempBalance composes with any.
+    The loop multiplies ``lr_scale`` by the base schedule, so TempBalance composes with any. A
+    resumed run starts with the factors saved in the checkpoint, not ones recomputed from the
+    resumed weights, so it continues exactly like an uninterrupted run.
 
     ``metric``: ``alpha_hill`` (PL_Alpha_Hill, eq. 3 with ``xmin_rule``), ``spectral_norm`` (the
     largest eigenvalue of W^T W) or ``alpha_weighted`` (alpha * log10 spectral norm), the Fig. 7
@@ -106,7 +108,8 @@ class TempBalance(Callback):
                 f"last Conv2d/Linear layer and every layer with fewer than {min_eigs} eigenvalues"
             )
         self.batchnorms = self.match_batchnorms()
-        self.last: dict = {}
+        self.last: dict = {}  # {"metric": {layer: value}, "scale": {layer: factor}} of the last balancing
+        self.restored = False  # state loaded from a checkpoint, not yet applied
 
     # --- which parameters go where ----------------------------------------------------------------
     def select_layers(self) -> list[str]:
@@ -185,14 +188,21 @@ class TempBalance(Callback):
 
     def apply(self, optimizer) -> dict[str, float]:
         scales = self.scales()
-        for group in optimizer.param_groups:
-            if group.get("name") in scales:
-                group["lr_scale"] = scales[group["name"]]
+        self.set_scales(optimizer, scales)
         return scales
 
     # --- as a training callback -------------------------------------------------------------------
+    def set_scales(self, optimizer, scales: dict[str, float]) -> None:
+        for group in optimizer.param_groups:
+            if group.get("name") in scales:
+                group["lr_scale"] = scales[group["name"]]
+
     def on_train_start(self, state) -> None:
-        self.apply(state.optimizer)
+        if self.restored:  # a resumed run keeps the factors in force when it stopped (from older weights
+            self.restored = False  # when every N steps): recomputing them would change the rest of the run
+            self.set_scales(state.optimizer, self.last.get("scale", {}))
+        else:
+            self.apply(state.optimizer)
 
     def after_optimizer_step(self, state, batch, loss: float) -> None:
         if self.every != "epoch" and state.step % self.every == 0:
@@ -203,6 +213,13 @@ class TempBalance(Callback):
             self.apply(state.optimizer)
         state.log_epoch("tb_metric", dict(self.last.get("metric", {})))
         state.log_epoch("tb_scale", dict(self.last.get("scale", {})))
+
+    def state_dict(self) -> dict:
+        return {"last": {k: dict(v) for k, v in self.last.items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.last = {k: dict(v) for k, v in state["last"].items()}
+        self.restored = True
 
 
 class SpectralNormRegularizer(Callback):
@@ -262,9 +279,11 @@ class SpectralNormRegularizer(Callback):
             p.grad.add_((self.lambda_sr * sigma * u.outer(v)).reshape(p.shape))
 
     def state_dict(self) -> dict:
-        return {"v": {k: v.cpu() for k, v in self.v.items()}, "generator": self.generator.get_state()}
+        return {"v": {k: v.cpu() for k, v in self.v.items()}, "generator": self.generator.get_state(),
+                "sigma": dict(self.sigma)}
 
     def load_state_dict(self, state: dict) -> None:
         self.v = dict(state["v"])
-        self.generator.set_state(state["generator"])
+        self.generator.set_state(state["generator"].cpu())
+        self.sigma = dict(state.get("sigma", {}))
 

@@ -29,7 +29,7 @@ torch.manual_seed(123)
 if mode == "tempbalance":
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(8, 64), torch.nn.ReLU(), torch.nn.Linear(64, 64),
                                 torch.nn.ReLU(), torch.nn.Dropout(0.2), torch.nn.Linear(64, 64), torch.nn.ReLU(),
-                                torch.nn.Linear(64, 3))
+                                torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 3))  # 3 tuned layers
 else:
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(8, 32), torch.nn.ReLU(),
                                 torch.nn.Dropout(0.2), torch.nn.Linear(32, 3))

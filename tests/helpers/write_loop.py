@@ -9,5 +9,5 @@ store = Store(Path(sys.argv[1]))
 i = 0
 while True:
     data = {"i": i, "payload": [float(i)] * (200_000 if i % 2 else 1_000)}  # big and small versions
-    store.save(make_record("exp-w", 1, {"k": 1}, data, "ok", None, {"profile": "quick"}))
+    store.save(make_record("exp-w", 1, {"k": 1}, data, "ok", None, {"profile": "quick", "git_commit": "unknown"}))
     i += 1
