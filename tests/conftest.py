@@ -8,6 +8,10 @@ os.environ.setdefault("THERMO_PROGRESS", "0")
 # and small operations do not slow down by spinning threads when the cores are shared (CI: 2 cores).
 torch.set_num_threads(1)
 
+from thermo import catalog  # noqa: E402
+
+catalog.load_all()  # every paper's experiments and claims registered, as the CLI and the report see them
+
 
 @pytest.fixture
 def tmp_root(tmp_path, monkeypatch):

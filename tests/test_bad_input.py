@@ -13,10 +13,14 @@ import thermo
 from thermo import actcool, apt, claims, data, figures, htsr, l2, models, results, softmax, stats, sweep, train
 from thermo.errors import ConfigError, CorruptRecord, DatasetNotFound, MissingResults
 from thermo.experiments import get as get_experiment
-from thermo.experiments.tempbalance_esd import check_s_vs_alpha
+from thermo.papers.tempbalance.runs import check_s_vs_alpha
 from thermo.tempbalance import SpectralNormRegularizer, TempBalance, layer_lr_scales
 
 DATASETS = "fashion-mnist, mnist-5k, digits, mnist1d, cifar10, cifar100, svhn"
+FINITE = "an ESD needs finite weights, so check the training run that produced them"
+REAL = "an ESD needs real weights, so pass its real part (.real) or its modulus (.abs()) explicitly"
+EIGS_FINITE = "the weights they came from are not finite, so check the training run that produced them"
+EIGS_REAL = "an ESD holds the real eigenvalues of W^T W, so compute them with htsr.esd(W), not as the eigenvalues of W"
 MODELS = "mlp, convnet, fmnist-convnet, resnet18, resnet34, resnet20, resnet32, vgg11, vgg16, vgg19, wrn-<depth>-<k>"
 
 
@@ -106,6 +110,61 @@ def typo_in_config():
     exp.check_config({**exp.configs("smoke")[0], "sead": 1})
 
 
+def toy(n=4, classes=2, y=None, x=None):
+    x = torch.zeros(n, 1, 1, 2) if x is None else x
+    y = torch.zeros(n, dtype=torch.long) if y is None else torch.as_tensor(y)
+    return data.ArrayDataset(x, y, "z", "train", classes)
+
+
+def fit_on(train_set, test_set=None, callbacks=(), **kw):
+    cfg = train.TrainConfig(**{"epochs": 1, "lr": 0.1, **kw})
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    train.fit(model, train_set, train_set if test_set is None else test_set, cfg, callbacks=callbacks,
+              progress=False)
+
+
+def with_nan(n=4):
+    x = torch.zeros(n, 1, 1, 2)
+    x[1, 0, 0, 1] = float("nan")
+    return x
+
+
+def with_inf(n=4):
+    x = torch.zeros(n, 1, 1, 2)
+    x[:2, 0, 0, 0] = float("-inf")
+    return x
+
+
+def cooling_below_zero():
+    """A target that reaches -1 at the end of a 2-step run (batches of 2 of 4 examples)."""
+    ctl = actcool.ActCoolLR(lambda i: 1.0 - i, lr_init=0.1, sigma=1.0)
+    fit_on(toy(), callbacks=[ctl], batch_size=2)
+
+
+def weight_with(value, shape=(60, 40), at=((3, 4),)):
+    w = torch.randn(*shape, generator=torch.Generator().manual_seed(0))
+    for i in at:
+        w[i] = value
+    return w
+
+
+def net_with_nan_last_layer():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(60, 60), torch.nn.ReLU(), torch.nn.Linear(60, 10))
+    with torch.no_grad():
+        net[2].weight[0, 0] = float("nan")
+    return net
+
+
+def complex_net():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(60, 60, dtype=torch.complex64))
+
+
+def eigs_of_w_not_of_wtw():
+    return np.linalg.eigvals(np.random.default_rng(0).standard_normal((60, 60)))
+
+
 def target_above_ceiling():
     ds = data.ArrayDataset(torch.rand(64, 1, 4, 4), torch.randint(0, 2, (64,)), "toy", "train", 2)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
@@ -114,9 +173,9 @@ def target_above_ceiling():
 
 
 def all_experiments():
-    from thermo import experiments
+    from thermo import catalog, experiments
 
-    experiments.load_all()
+    catalog.load_all()
     return experiments.REGISTRY
 
 
@@ -179,9 +238,9 @@ CASES = [
      "xmin_rule must be one of ('eq3', 'official'), got 'ks'"),
     ("unknown experiment", lambda mp, tp: get_experiment("tb-fig99"), ConfigError,
      "unknown experiment 'tb-fig99': choose one of " + ", ".join(sorted(all_experiments()))),
-    ("unknown executor", lambda mp, tp: sweep.run_sweep("lr-sweep", "smoke", executor="k8s"), ConfigError,
+    ("unknown executor", lambda mp, tp: sweep.run_sweep("tb-s-vs-alpha", "smoke", executor="k8s"), ConfigError,
      "executor must be one of ('local', 'submitit-local', 'slurm'), got 'k8s'"),
-    ("zero jobs", lambda mp, tp: sweep.run_sweep("lr-sweep", "smoke", jobs=0), ConfigError,
+    ("zero jobs", lambda mp, tp: sweep.run_sweep("tb-s-vs-alpha", "smoke", jobs=0), ConfigError,
      "--jobs must be a positive integer, got 0"),
     ("bad figure id", lambda mp, tp: figures.save(None, "Fig 9", [], "x"), ConfigError,
      "figure id 'Fig 9' must be lower-case words joined by '-'"),
@@ -223,7 +282,7 @@ CASES = [
     ("TempBalance with s1 >= s2", lambda mp, tp: TempBalance(tb_model(), 1.2, 0.8), ConfigError,
      "need 0 < s1 < s2 for the LR scaling range, got s1=1.2, s2=0.8"),
     ("TempBalance with an unknown metric", lambda mp, tp: TempBalance(tb_model(), metric="alpha_ks"), ConfigError,
-     "metric must be one of ('alpha_hill', 'spectral_norm', 'alpha_weighted'), got 'alpha_ks'"),
+     "metric must be one of ('alpha_hill', 'spectral_norm', 'alpha_weighted', 'alpha_excess'), got 'alpha_ks'"),
     ("TempBalance every < 1", lambda mp, tp: TempBalance(tb_model(), every=0), ConfigError,
      "every must be 'epoch' or a positive number of steps, got 0"),
     ("a model with no layer left to tune", lambda mp, tp: TempBalance(models.build("convnet", (1, 8, 8), 3, width=0.1)),
@@ -290,6 +349,76 @@ CASES = [
      "tb-s-vs-alpha: unknown config key 'sead'; its keys are s_values, seed, sizes"),
     ("a figure that draws nothing (a header-only CSV)", empty_figure, ConfigError,
      "figure 'tb-empty' draws no line, scatter, bar or image that its CSV could hold"),
+    ("non-finite learning rate", lambda mp, tp: fit_with(lr=float("inf")), ConfigError,
+     "learning rate must be a positive number, got inf"),
+    ("boolean learning rate", lambda mp, tp: fit_with(lr=True), ConfigError,
+     "learning rate must be a positive number, got True"),
+    ("NaN weight decay", lambda mp, tp: fit_with(weight_decay=float("nan")), ConfigError,
+     "weight_decay must be a finite number, got nan"),
+    ("infinite weight decay", lambda mp, tp: fit_with(weight_decay=float("inf")), ConfigError,
+     "weight_decay must be a finite number, got inf"),
+    ("boolean weight decay", lambda mp, tp: fit_with(weight_decay=False), ConfigError,
+     "weight_decay must be a finite number, got False"),
+    ("empty test set", lambda mp, tp: fit_on(toy(), toy(0)), ConfigError, "the test set is empty"),
+    ("training labels outside the classes", lambda mp, tp: fit_on(toy(y=[0, 1, 2, 1])), ConfigError,
+     "labels of the training set must lie in 0..1 for 2 classes, got 0..2"),
+    ("test labels outside the classes", lambda mp, tp: fit_on(toy(), toy(y=[0, -1, 1, 1])), ConfigError,
+     "labels of the test set must lie in 0..1 for 2 classes, got -1..1"),
+    ("NaN in the training inputs", lambda mp, tp: fit_on(toy(x=with_nan())), ConfigError,
+     "the training set has NaN or infinite inputs (1 value); clean the data before training"),
+    ("inf in the test inputs", lambda mp, tp: fit_on(toy(), toy(x=with_inf())), ConfigError,
+     "the test set has NaN or infinite inputs (2 values); clean the data before training"),
+    ("negative target temperature", lambda mp, tp: actcool.ActCoolLR(lambda i: -1.0, lr_init=0.1), ConfigError,
+     "the target temperature must be a finite number >= 0, got -1.0 at step 0"),
+    ("non-finite target temperature", lambda mp, tp: actcool.ActCoolLR(lambda i: float("nan"), lr_init=0.1),
+     ConfigError, "the target temperature must be a finite number >= 0, got nan at step 0"),
+    ("a target temperature that falls below 0 by the end", lambda mp, tp: cooling_below_zero(), ConfigError,
+     "the target temperature must be a finite number >= 0, got -1.0 at step 2"),
+    ("an erf fit on two points", lambda mp, tp: apt.fit_erf([0.1, 1.0], [0.2, 0.8]), ConfigError,
+     "fitting a model of the LR range needs at least 3 learning rates, got 2"),
+    ("an erf fit on a flat LR range", lambda mp, tp: apt.fit_erf([0.01, 0.1, 1.0], [0.5, 0.5, 0.5]), ConfigError,
+     "the probabilities do not vary (all 0.5): a flat LR range has nothing to fit"),
+    ("an exponential fit on a falling LR range",
+     lambda mp, tp: apt.fit_exponential([0.01, 0.1, 1.0], [0.9, 0.5, 0.1]), ConfigError,
+     "the probabilities do not grow with the learning rate (least-squares slope -0.174 against ln lr): "
+     "a pattern changes more often at larger learning rates"),
+    ("time to peak of a flat curve", lambda mp, tp: l2.time_to_peak([1, 10, 100], [0.5, 0.5, 0.5]), ConfigError,
+     "the test accuracy is the same at every evaluation (0.5): a flat curve has no peak"),
+    ("a NaN weight given to esd", lambda mp, tp: htsr.esd(weight_with(float("nan"))), ConfigError,
+     f"the weight matrix has 1 NaN and 0 inf entries (of 2400): {FINITE}"),
+    ("inf weights in a conv layer given to esd",
+     lambda mp, tp: htsr.esd(weight_with(float("inf"), (8, 5, 3, 3), ((0, 0, 1, 1), (7, 4, 2, 2)))), ConfigError,
+     f"the weight matrix has 0 NaN and 2 inf entries (of 360): {FINITE}"),
+    ("a complex torch weight given to esd", lambda mp, tp: htsr.esd(torch.randn(60, 40, dtype=torch.complex64)),
+     ConfigError, f"the weight matrix is complex (torch.complex64): {REAL}"),
+    ("a complex numpy weight given to esd", lambda mp, tp: htsr.esd(np.ones((60, 40)) + 1j), ConfigError,
+     f"the weight matrix is complex (torch.complex128): {REAL}"),
+    ("a NaN conv_norm", lambda mp, tp: htsr.esd(torch.ones(8, 5, 3, 3), conv_norm=float("nan")), ConfigError,
+     "conv_norm must be a positive finite number, got nan"),
+    ("complex eigenvalues (of W, not of W^T W) given to alpha_hill",
+     lambda mp, tp: htsr.alpha_hill(eigs_of_w_not_of_wtw()), ConfigError,
+     f"the eigenvalues are complex (complex128): {EIGS_REAL}"),
+    ("a Python complex number among the eigenvalues", lambda mp, tp: htsr.alpha_hill([1.0, 2 + 1j, 3.0]),
+     ConfigError, f"the eigenvalues are complex (complex128): {EIGS_REAL}"),
+    ("a NaN eigenvalue given to alpha_hill", lambda mp, tp: htsr.alpha_hill([1.0, float("nan"), 2.0, 3.0]),
+     ConfigError, f"the eigenvalues contain 1 NaN and 0 inf (of 4): {EIGS_FINITE}"),
+    ("an inf eigenvalue given to hill_fit (official rule)",
+     lambda mp, tp: htsr.hill_fit([1.0, 2.0, float("inf")], xmin_rule="official"), ConfigError,
+     f"the eigenvalues contain 0 NaN and 1 inf (of 3): {EIGS_FINITE}"),
+    ("eigenvalues given as text", lambda mp, tp: htsr.alpha_hill(["1.0", "2.0", "3.0"]), ConfigError,
+     "the eigenvalues must be real numbers, got an array of dtype <U3"),
+    ("a NaN weight in the last layer given to layer_metrics",
+     lambda mp, tp: htsr.layer_metrics(net_with_nan_last_layer()), ConfigError,
+     f"the weight of layer '2' (Linear) has 1 NaN and 0 inf entries (of 600): {FINITE}"),
+    ("a complex layer given to layer_metrics", lambda mp, tp: htsr.layer_metrics(complex_net()), ConfigError,
+     f"the weight of layer '0' (Linear) is complex (torch.complex64): {REAL}"),
+    ("an unknown Hill rule given to layer_metrics",
+     lambda mp, tp: htsr.layer_metrics(torch.nn.Linear(60, 60), xmin_rule="ks"), ConfigError,
+     "xmin_rule must be one of ('eq3', 'official'), got 'ks'"),
+    ("a NaN eigenvalue given to matrix_with_eigs", lambda mp, tp: htsr.matrix_with_eigs([1.0, float("nan")]),
+     ConfigError, f"the eigenvalues contain 1 NaN and 0 inf (of 2): {EIGS_FINITE}"),
+    ("a NaN decay exponent given to powerlaw_eigs", lambda mp, tp: htsr.powerlaw_eigs(16, float("nan")),
+     ConfigError, "the decay exponent s must be a positive finite number, got nan"),
     ("a missing record while the book is built", book_build_without_a_record, MissingResults,
      r"tb-x \[quick\]: no cached record for config [0-9a-f]{16} and THERMO_COMPUTE=0 \(the book build never trains\): "
      r"run `make results` \(or `python -m thermo run tb-x --profile quick`\) and commit results/"),

@@ -6,7 +6,7 @@ import torch
 
 from thermo import htsr, models
 from thermo.errors import ConfigError
-from thermo.experiments.tempbalance_esd import hill_bias_factor
+from thermo.htsr import hill_bias_factor
 
 
 def pareto_samples(alpha_pdf, n, seed=0):
@@ -122,7 +122,8 @@ def test_layer_with_zero_weights_is_reported_not_crashed():
     (np.arange(1.0, 11.0), {"k": 0}, "k must be between 1 and 9"),
     (np.zeros(10), {}, "not positive"),
     (np.ones(10), {}, "no tail"),
-    ([1.0, float("nan"), 2.0], {}, "NaN or inf"),
+    ([1.0, float("nan"), 2.0], {}, "contain 1 NaN and 0 inf"),
+    ([1.0, 2.0, 3.0 + 0.5j], {}, "the eigenvalues are complex"),
     (np.arange(1.0, 11.0), {"xmin_rule": "ks"}, "xmin_rule must be one of"),
 ])
 def test_alpha_hill_bad_input(eigs, kwargs, message):
@@ -133,6 +134,31 @@ def test_alpha_hill_bad_input(eigs, kwargs, message):
 def test_powerlaw_eigs_bad_input():
     with pytest.raises(ConfigError, match="positive"):
         htsr.powerlaw_eigs(10, 0.0)
+    with pytest.raises(ConfigError, match="positive finite"):
+        htsr.powerlaw_eigs(10, float("inf"))
+
+
+def test_a_bad_weight_fails_before_any_spectrum_is_computed(monkeypatch):
+    """The NaN is in the last layer: every layer is checked before the first eigensolver call."""
+    def no_work(batch):
+        raise AssertionError("an ESD was computed before the weights were checked")
+
+    net = torch.nn.Sequential(torch.nn.Linear(60, 60), torch.nn.Linear(60, 60), torch.nn.Linear(60, 30))
+    with torch.no_grad():
+        net[2].weight[5, 7] = float("inf")
+    monkeypatch.setattr(htsr, "_gram_eigvals", no_work)
+    with pytest.raises(ConfigError, match=r"layer '2' \(Linear\) has 0 NaN and 1 inf entries"):
+        htsr.layer_metrics(net)
+    with pytest.raises(ConfigError, match="1 inf entries"):
+        htsr.esd(net[2].weight)
+
+
+def test_a_bad_layer_left_out_by_names_does_not_matter():
+    net = torch.nn.Sequential(torch.nn.Linear(60, 60), torch.nn.Linear(60, 60))
+    with torch.no_grad():
+        net[1].weight[0, 0] = float("nan")
+    (rec,) = htsr.layer_metrics(net, names=["0"])
+    assert rec["name"] == "0" and np.isfinite(rec["alpha_hill"])
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
@@ -148,3 +174,70 @@ def test_layer_metrics_can_return_the_spectra():
     for rec, (_, mod) in zip(htsr.layer_metrics(net, with_eigs=True), htsr.weight_layers(net)):
         np.testing.assert_allclose(rec["eigs"], htsr.esd(mod.weight), rtol=1e-6, atol=1e-9)
     assert "eigs" not in htsr.layer_metrics(net)[0]
+
+
+# --- the random-matrix baseline of a layer (chapter 2's shape question) --------------------------
+
+def _hill_by_hand(eigs):
+    e = np.sort(eigs)
+    n = e.size
+    k = n // 2
+    return 1 + k / sum(math.log(e[n - i] / e[n - k - 1]) for i in range(1, k + 1))
+
+
+def test_random_alpha_is_the_mean_hill_of_the_same_gaussian_draws_by_numpy_svd():
+    shape = (12, 8, 3, 3)
+    rng = np.random.default_rng([0, *shape])  # the documented stream
+    alphas = []
+    for _ in range(3):
+        w = rng.standard_normal(shape, dtype=np.float32).astype(np.float64)
+        eigs = np.concatenate([np.linalg.svd(w[:, :, i, j], compute_uv=False) ** 2 for i in range(3) for j in range(3)])
+        alphas.append(_hill_by_hand(eigs))
+    assert htsr.random_alpha(shape, draws=3) == pytest.approx(np.mean(alphas), rel=1e-5)
+
+
+def _marchenko_pastur_hill(ratio):
+    """The large-n limit of eq. 3 (k = n/2) on the Marchenko-Pastur law of aspect ratio ``ratio`` <= 1:
+    1 + 1 / E[ln(x / median) | x > median], by quadrature (no random numbers, no library code)."""
+    from scipy import integrate, optimize
+
+    lo, hi = (1 - math.sqrt(ratio)) ** 2, (1 + math.sqrt(ratio)) ** 2
+
+    def pdf(x):
+        return math.sqrt(max((hi - x) * (x - lo), 0.0)) / (2 * math.pi * ratio * x)
+
+    median = optimize.brentq(lambda m: integrate.quad(pdf, lo, m, limit=200)[0] - 0.5, lo + 1e-12, hi)
+    mean_log = 2 * integrate.quad(lambda x: math.log(x / median) * pdf(x), median, hi, limit=200)[0]
+    return 1 + 1 / mean_log
+
+
+@pytest.mark.parametrize("shape,ratio", [((800, 800), 1.0), ((1200, 600), 0.5), ((200, 100, 3, 3), 0.5)])
+def test_random_alpha_of_a_large_layer_is_the_marchenko_pastur_value(shape, ratio):
+    # 2.122 for a square matrix, 2.706 for an aspect ratio of 2; 600+ eigenvalues per draw put the
+    # mean of two draws within 0.02 of the limit (measured spread 0.005 at n = 800)
+    assert htsr.random_alpha(shape, draws=2) == pytest.approx(_marchenko_pastur_hill(ratio), abs=0.02)
+
+
+def test_random_alpha_is_cached_seeded_and_leaves_torchs_generator_alone():
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    a = htsr.random_alpha((31, 17))
+    assert torch.equal(torch.rand(3), expected)
+    hits = htsr._random_alpha.cache_info().hits
+    assert htsr.random_alpha((31, 17)) == a and htsr._random_alpha.cache_info().hits == hits + 1
+    assert htsr.random_alpha((31, 17), seed=1) != a
+
+
+@pytest.mark.parametrize("args,message", [
+    (((5,),), r"a weight shape is \(out, in\) or \(out, in, kh, kw\), got \(5,\)"),
+    (((4, 0),), r"a weight shape needs positive integer sizes, got \(4, 0\)"),
+    (((4, 2.5),), "positive integer sizes"),
+    (((1, 1),), r"has 1 eigenvalue\(s\)"),
+    (((8, 8), 0), "draws must be a positive integer, got 0"),
+    (((8, 8), 2, -1), "seed must be a non-negative integer, got -1"),
+    (((8, 8), 2, 0, "ks"), "xmin_rule must be one of"),
+])
+def test_random_alpha_bad_input(args, message):
+    with pytest.raises(ConfigError, match=message):
+        htsr.random_alpha(*args)

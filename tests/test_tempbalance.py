@@ -183,3 +183,25 @@ def test_crop_flip_matches_a_loop_over_images():
         padded = torch.nn.functional.pad(x[i], (2, 2, 2, 2))
         crop = padded[:, offsets[0, i]:offsets[0, i] + 6, offsets[1, i]:offsets[1, i] + 7]
         assert torch.equal(got[i], crop.flip(-1) if flips[i] else crop)
+
+
+def test_alpha_excess_metric_is_alpha_minus_the_random_baseline_of_each_shape():
+    from thermo import htsr
+
+    model = small_resnet()
+    tb = TempBalance(model, metric="alpha_excess")
+    shapes = {n: tuple(m.weight.shape) for n, m in model.named_modules() if n in tb.tuned}
+    alpha = {r["name"]: r["alpha_hill"] for r in htsr.layer_metrics(model, names=tb.tuned)}
+    got = tb.metrics()
+    assert set(got) == set(tb.tuned)
+    for name, value in got.items():  # baseline recomputed here: the mean Hill alpha of 5 Gaussian draws
+        rng = np.random.default_rng([0, *shapes[name]])
+        base = np.mean([htsr.alpha_hill(htsr.esd(torch.from_numpy(rng.standard_normal(shapes[name], dtype=np.float32))))
+                        for _ in range(5)])
+        assert value == pytest.approx(alpha[name] - base, rel=1e-9, abs=1e-12)
+    # at initialization every layer is a random matrix: its alpha is its shape's baseline plus the
+    # estimator's scatter, so the excess is near 0 while alpha itself differs by shape
+    assert max(abs(v) for v in got.values()) < 0.3
+    assert max(alpha.values()) - min(alpha.values()) > 2 * max(abs(v) for v in got.values())
+    scales = tb.scales()
+    assert min(scales.values()) == pytest.approx(0.5) and max(scales.values()) == pytest.approx(1.5)

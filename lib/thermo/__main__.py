@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from thermo import experiments
+from thermo import catalog, experiments
 from thermo.errors import MissingResults, ThermoError
 from thermo.profiles import PROFILES
 from thermo.profiles import profile as active_profile
@@ -14,7 +14,7 @@ from thermo.sweep import EXECUTORS, run_sweep
 
 
 def cmd_list(args) -> int:
-    experiments.load_all()
+    catalog.load_all()
     store = Store.for_profile(args.profile)
     print(f"profile {args.profile}, results in {store.root}")
     for exp_id in sorted(experiments.REGISTRY):
@@ -35,7 +35,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_run(args) -> int:
-    experiments.load_all()
+    catalog.load_all()
     ids = sorted(experiments.REGISTRY) if args.all else args.experiments
     if not ids:
         raise ThermoError("name an experiment (see `python -m thermo list`) or pass --all")

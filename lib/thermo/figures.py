@@ -28,6 +28,7 @@ import matplotlib.pyplot as plt
 from matplotlib.collections import PathCollection
 from matplotlib.patches import Rectangle
 
+from thermo.citations import PAPERS
 from thermo.errors import ConfigError
 from thermo.paths import figures_dir
 from thermo.profiles import check_profile
@@ -74,8 +75,6 @@ def reproduces(figure_id: str) -> dict:
     """The paper and place a figure id refers to: ``tb-fig9-...`` -> TempBalance, Fig. 9;
     ``l2-figs9-...`` -> Fig. S9 (supplement); ``ac-table1-...`` -> Table 1; ``tb-alg1-...`` ->
     Algorithm 1; ``tc-a3-...`` -> App. A.3; else no place."""
-    from thermo.claims import PAPERS
-
     head, _, rest = figure_id.partition("-")
     paper = PREFIX_PAPER.get(head)
     token = rest.split("-")[0]
@@ -241,6 +240,18 @@ def glue(key: str, value, display: bool = False) -> None:
             show(value)
         return
     nb_glue(key, value, display=display)
+
+
+def glue_facts(facts: dict, title: str | None = None) -> None:
+    """Glue every ``{key: text}`` for the page (``{glue:text}`` / ``{glue:md}``) and print them once,
+    one line each, so a reader of the notebook outside the book (Colab, Jupyter), where glue shows
+    nothing, sees the same numbers. Texts should come formatted from the paper's ``analysis``."""
+    lines = [title] if title else []
+    for key, text in facts.items():
+        text = str(text)
+        glue(key, text)
+        lines.append(f"  {key}: {text}" if title else f"{key}: {text}")
+    print("\n".join(lines))
 
 
 def publish(fig, figure_id: str, run, lead: str, profile: str | None = None, title: str | None = None,

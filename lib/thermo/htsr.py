@@ -8,6 +8,11 @@ Chapter: notebooks/tempbalance/01-esd-and-hill.ipynb. Paper: TempBalance (Zhou e
 - :func:`alpha_hill` PL_Alpha_Hill, eq. (3) of the paper, with ``k = n // 2`` by default.
 - :func:`layer_metrics` per-layer records for a whole torch model.
 - :func:`powerlaw_eigs` / :func:`matrix_with_eigs` the synthetic spectra of App. A.2 (Fig. 9).
+- :func:`hill_bias_factor` the closed form of ``s_hat / s`` for those exact spectra (the Hill
+  estimator's finite-size bias with ``k = m // 2``).
+- :func:`random_alpha` the random-matrix baseline of a layer: PL_Alpha_Hill of Gaussian matrices
+  of the layer's shape (what the shape alone scores, before any training; chapter
+  notebooks/tempbalance/02-training-with-tempbalance.ipynb).
 
 Speed: :func:`layer_metrics` computes each ESD from the Gram matrix of the smaller side with a
 batched ``eigvalsh`` and groups layers of equal shape into one call; the official code calls
@@ -16,7 +21,9 @@ batched ``eigvalsh`` and groups layers of equal shape into one call; the officia
 
 from __future__ import annotations
 
+import functools
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +32,7 @@ from thermo.errors import ConfigError
 
 XMIN_RULES = ("eq3", "official")
 MIN_EIGS = 50
+RANDOM_DRAWS = 5  # Gaussian draws averaged by random_alpha
 
 
 def _torch():
@@ -33,21 +41,60 @@ def _torch():
     return torch
 
 
+def check_weight(w, what: str = "the weight matrix") -> None:
+    """ConfigError unless the tensor ``w`` is real and finite (cheap: one pass, before any ESD).
+
+    A complex matrix would otherwise lose its imaginary part in silence and give a wrong ESD; a
+    NaN or inf (a diverged run) would make the eigensolver fail with a LinAlgError.
+    """
+    torch = _torch()
+    if w.is_complex():
+        raise ConfigError(f"{what} is complex ({w.dtype}): an ESD needs real weights, so pass its real part "
+                          "(.real) or its modulus (.abs()) explicitly")
+    if w.is_floating_point() and not bool(torch.isfinite(w).all()):
+        n_nan = int(torch.isnan(w).sum())
+        n_inf = int(torch.isinf(w).sum())
+        raise ConfigError(f"{what} has {n_nan} NaN and {n_inf} inf entries (of {w.numel()}): an ESD needs finite "
+                          "weights, so check the training run that produced them")
+
+
+def check_eigs(eigs) -> np.ndarray:
+    """The eigenvalues as a flat float64 array; ConfigError unless they are real and finite."""
+    a = np.asarray(eigs)
+    if np.iscomplexobj(a):
+        raise ConfigError(f"the eigenvalues are complex ({a.dtype}): an ESD holds the real eigenvalues of W^T W, "
+                          "so compute them with htsr.esd(W), not as the eigenvalues of W")
+    if a.dtype.kind not in "biuf":
+        raise ConfigError(f"the eigenvalues must be real numbers, got an array of dtype {a.dtype}")
+    e = a.astype(np.float64).ravel()
+    if not np.all(np.isfinite(e)):
+        n_nan, n_inf = int(np.isnan(e).sum()), int(np.isinf(e).sum())
+        raise ConfigError(f"the eigenvalues contain {n_nan} NaN and {n_inf} inf (of {e.size}): the weights they "
+                          "came from are not finite, so check the training run that produced them")
+    return e
+
+
+def _check_conv_norm(conv_norm) -> None:
+    if not (isinstance(conv_norm, numbers.Real) and math.isfinite(conv_norm) and conv_norm > 0):
+        raise ConfigError(f"conv_norm must be a positive finite number, got {conv_norm}")
+
+
 def conv_slices(weight, conv_norm: float = 0.5):
     """The matrices whose singular values make a layer's ESD, as a batch ``(b, out, in)``.
 
     Linear ``(out, in)`` -> one matrix. Conv ``(out, in, kh, kw)`` -> ``kh*kw`` matrices of shape
     ``(out, in)``, each multiplied by ``sqrt(conv_norm)`` (the official code's normalisation; its
-    default 0.5 halves every eigenvalue, which leaves the Hill estimate unchanged).
+    default 0.5 halves every eigenvalue, which leaves the Hill estimate unchanged). A complex or
+    non-finite weight is a ConfigError (:func:`check_weight`).
     """
     torch = _torch()
     w = torch.as_tensor(weight).detach()
+    check_weight(w)
     if w.ndim == 2:
         return w.unsqueeze(0)
     if w.ndim < 2:
         raise ConfigError(f"a weight matrix needs at least 2 dimensions, got shape {tuple(w.shape)}")
-    if conv_norm <= 0:
-        raise ConfigError(f"conv_norm must be positive, got {conv_norm}")
+    _check_conv_norm(conv_norm)
     return torch.flatten(w, start_dim=2).permute(2, 0, 1) * math.sqrt(conv_norm)
 
 
@@ -105,15 +152,13 @@ def hill_fit(eigs, k: int | None = None, xmin_rule: str = "eq3") -> HillFit:
     """
     if xmin_rule not in XMIN_RULES:
         raise ConfigError(f"xmin_rule must be one of {XMIN_RULES}, got {xmin_rule!r}")
-    e = np.sort(np.asarray(eigs, dtype=np.float64).ravel())
+    e = np.sort(check_eigs(eigs))
     n = e.size
     if n < 2:
         raise ConfigError(
             f"the Hill estimator needs at least 2 eigenvalues, got {n}; "
             "exclude this layer (layer_metrics flags layers with too few eigenvalues)"
         )
-    if not np.all(np.isfinite(e)):
-        raise ConfigError("eigenvalues contain NaN or inf: the weights are not finite")
     if k is None:
         k = n // 2 if xmin_rule == "eq3" else n - n // 2
     k = int(k)
@@ -164,12 +209,19 @@ def layer_metrics(
     A layer whose alpha cannot be estimated (zero weights) gets ``alpha_hill = nan`` and its
     reason in ``note``. ``with_eigs`` adds each layer's ESD (ascending numpy array) as ``eigs``.
     ``names`` restricts the records to those layers (the others are not computed).
+    A complex or non-finite weight in any of these layers, or a bad ``xmin_rule`` or
+    ``conv_norm``, is a ConfigError before any ESD is computed.
     """
     torch = _torch()
+    if xmin_rule not in XMIN_RULES:  # else every layer would get alpha = nan with this note
+        raise ConfigError(f"xmin_rule must be one of {XMIN_RULES}, got {xmin_rule!r}")
+    _check_conv_norm(conv_norm)
     layers = weight_layers(model)
     if names is not None:  # only these layers (e.g. the ones TempBalance tunes)
         wanted = set(names)
         layers = [(n, m) for n, m in layers if n in wanted]
+    for name, m in layers:
+        check_weight(m.weight.detach(), f"the weight of layer {name!r} ({type(m).__name__})")
     groups: dict[tuple, list[int]] = {}
     for i, (_, m) in enumerate(layers):
         groups.setdefault((tuple(m.weight.shape), m.weight.device, m.weight.dtype), []).append(i)
@@ -214,8 +266,10 @@ def powerlaw_eigs(m: int, s: float, lambda1: float = 1.0) -> np.ndarray:
     lambda1 * k^-s`` for ``k = 1..m``, returned in ascending order like :func:`esd`."""
     if m < 1:
         raise ConfigError(f"m must be a positive integer, got {m}")
-    if s <= 0:
-        raise ConfigError(f"the decay exponent s must be positive, got {s}")
+    if not (isinstance(s, numbers.Real) and math.isfinite(s) and s > 0):
+        raise ConfigError(f"the decay exponent s must be a positive finite number, got {s}")
+    if not (isinstance(lambda1, numbers.Real) and math.isfinite(lambda1) and lambda1 > 0):
+        raise ConfigError(f"lambda1 must be a positive finite number, got {lambda1}")
     k = np.arange(1, m + 1, dtype=np.float64)
     return np.sort(lambda1 * k ** (-float(s)))
 
@@ -239,7 +293,7 @@ def matrix_with_eigs(eigs, seed=0, pair: tuple | None = None) -> np.ndarray:
     anything ``numpy.random.default_rng`` accepts (an int or a list of ints); ``pair`` reuses a
     ``(U, V)`` from :func:`orthogonal_pair` (the same draws) instead of drawing them again.
     """
-    e = np.asarray(eigs, dtype=np.float64)
+    e = check_eigs(eigs)
     if np.any(e < 0):
         raise ConfigError("eigenvalues of W^T W cannot be negative")
     u, v = pair if pair is not None else orthogonal_pair(e.size, seed)
@@ -249,3 +303,67 @@ def matrix_with_eigs(eigs, seed=0, pair: tuple | None = None) -> np.ndarray:
 def s_from_alpha(alpha):
     """The decay exponent implied by a PL exponent: ``s = 1 / (alpha - 1)`` (App. A.2, eq. 23)."""
     return 1.0 / (np.asarray(alpha, dtype=np.float64) - 1.0)
+
+
+def hill_bias_factor(m: int, xmin_rule: str = "eq3") -> float:
+    """Closed form of ``s_hat / s`` for an exact spectrum ``lambda_k = k^-s`` of size ``m``
+    (TempBalance App. A.2, Fig. 9; chapter ``notebooks/tempbalance/01-esd-and-hill``).
+
+    With the eq. 3 rule and ``k = m // 2``: ``sum_{i<=k} ln(lambda_i / lambda_{k+1}) =
+    s (k ln(k+1) - ln k!)``, so ``s_hat / s = (k ln(k+1) - ln k!) / k``, the same for every s.
+    With the official rule (tail of ``m - m // 2`` values including its own minimum):
+    ``(k ln k - ln k!) / k``. Both tend to 1 like ``1 - ln(2 pi k) / (2k)``.
+    """
+    if xmin_rule not in XMIN_RULES:
+        raise ConfigError(f"xmin_rule must be one of {XMIN_RULES}, got {xmin_rule!r}")
+    if not (isinstance(m, numbers.Integral) and not isinstance(m, bool) and m >= 2):
+        raise ConfigError(f"the matrix size m must be an integer >= 2, got {m!r}")
+    m = int(m)
+    if xmin_rule == "eq3":
+        k = m // 2
+        return (k * math.log(k + 1) - math.lgamma(k + 1)) / k
+    k = m - m // 2
+    return (k * math.log(k) - math.lgamma(k + 1)) / k
+
+
+def _check_shape(shape) -> tuple[int, ...]:
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__") or len(shape) not in (2, 4):
+        raise ConfigError(f"a weight shape is (out, in) or (out, in, kh, kw), got {shape!r}")
+    if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 1 for d in shape):
+        raise ConfigError(f"a weight shape needs positive integer sizes, got {tuple(shape)!r}")
+    return tuple(int(d) for d in shape)
+
+
+def random_alpha(shape, draws: int = RANDOM_DRAWS, seed: int = 0, xmin_rule: str = "eq3") -> float:
+    """The random-matrix baseline of a layer of weight shape ``shape``: the mean PL_Alpha_Hill
+    (:func:`alpha_hill`, k = n // 2) of ``draws`` matrices with i.i.d. standard Gaussian entries of
+    that shape, each through the same :func:`esd` as a trained layer (a conv shape gives its
+    ``kh*kw`` pooled slices; the estimator is scale-free, so the entries' variance does not matter).
+
+    This is what the shape alone scores before any training: for a square ``(n, n)`` matrix it tends
+    to 2.12 as n grows (the Marchenko-Pastur law of ratio 1), for ``(2n, n)`` to 2.71; a ranking of
+    layers by alpha therefore partly ranks their aspect ratios. The draws come from
+    ``numpy.random.default_rng([seed, *shape])``, never from torch's global generator (a training
+    run that asks for a baseline draws the same batches and initial weights as one that does not).
+    Cached per (shape, draws, seed, rule). Chapter ``notebooks/tempbalance/02-training-with-tempbalance``.
+    """
+    shape = _check_shape(shape)
+    if not (isinstance(draws, numbers.Integral) and not isinstance(draws, bool) and draws >= 1):
+        raise ConfigError(f"draws must be a positive integer, got {draws!r}")
+    if not (isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0):
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    if xmin_rule not in XMIN_RULES:
+        raise ConfigError(f"xmin_rule must be one of {XMIN_RULES}, got {xmin_rule!r}")
+    n = min(shape[:2]) * (shape[2] * shape[3] if len(shape) == 4 else 1)
+    if n < 2:
+        raise ConfigError(f"a layer of shape {shape} has {n} eigenvalue(s); the Hill estimator needs at least 2")
+    return _random_alpha(shape, int(draws), int(seed), xmin_rule)
+
+
+@functools.cache
+def _random_alpha(shape: tuple[int, ...], draws: int, seed: int, xmin_rule: str) -> float:
+    torch = _torch()
+    rng = np.random.default_rng([seed, *shape])
+    alphas = [alpha_hill(esd(torch.from_numpy(rng.standard_normal(shape, dtype=np.float32))), xmin_rule=xmin_rule)
+              for _ in range(draws)]
+    return float(np.mean(alphas))

@@ -187,6 +187,36 @@ class GDResult:
     diverged_at: int | None = None
 
 
+def _check_gd(eta, l2, steps) -> None:
+    if not (np.isfinite(eta) and eta > 0):
+        raise ConfigError(f"the learning rate eta must be a positive number, got {eta!r}")
+    if not (np.isfinite(l2) and l2 >= 0):
+        raise ConfigError(f"the L2 coefficient must be >= 0, got {l2!r}")
+    if not (isinstance(steps, int) and steps >= 0):
+        raise ConfigError(f"steps must be a non-negative integer, got {steps!r}")
+
+
+def _gd_runner(f, loss_fn, eta: float, l2: float):
+    """``run(params, n, x, y)``: n full-batch steps of gradient descent on ``f`` inside one
+    ``jax.lax.fori_loop`` (n is traced: compiled once; data as arguments, not constants XLA would
+    try to fold)."""
+    jax = _jax()
+    jnp = jax.numpy
+
+    def objective(p, xs, ys):
+        return jnp.mean(loss_fn(f(p, xs), ys)) + 0.5 * l2 * sq_norm(p)
+
+    grad = jax.grad(objective)
+
+    def run(p, n, xs, ys):
+        def step(_, p):
+            return jax.tree_util.tree_map(lambda a, g: a - eta * g, p, grad(p, xs, ys))
+
+        return jax.lax.fori_loop(0, n, step, p)
+
+    return jax.jit(run)
+
+
 def gd(apply_fn, params, x, y, loss_fn: Callable, eta: float, steps: int, l2: float = 0.0,
        record: Sequence[int] = (), eval_sets: dict | None = None, linearized: bool = False,
        callback: Callable | None = None) -> GDResult:
@@ -201,41 +231,19 @@ def gd(apply_fn, params, x, y, loss_fn: Callable, eta: float, steps: int, l2: fl
     """
     jax = _jax()
     jnp = jax.numpy
-    if not (np.isfinite(eta) and eta > 0):
-        raise ConfigError(f"the learning rate eta must be a positive number, got {eta!r}")
-    if not (np.isfinite(l2) and l2 >= 0):
-        raise ConfigError(f"the L2 coefficient must be >= 0, got {l2!r}")
-    if not (isinstance(steps, int) and steps >= 0):
-        raise ConfigError(f"steps must be a non-negative integer, got {steps!r}")
+    _check_gd(eta, l2, steps)
     sets = {"train": x, **(eval_sets or {})}
     record = sorted({int(s) for s in record if 0 <= s <= steps} | {steps})
     models = {"net": apply_fn}
     if linearized:
         models["lin"] = neural_tangents().linearize(apply_fn, params)
-
-    def make_run(f):
-        def objective(p, xs, ys):
-            return jnp.mean(loss_fn(f(p, xs), ys)) + 0.5 * l2 * sq_norm(p)
-
-        grad = jax.grad(objective)
-
-        def run(p, n, xs, ys):  # data as arguments, not constants XLA would try to fold
-            def step(_, p):
-                return jax.tree_util.tree_map(lambda a, g: a - eta * g, p, grad(p, xs, ys))
-
-            return jax.lax.fori_loop(0, n, step, p)
-
-        return jax.jit(run)  # n is traced: compiled once
-
-    runners = {k: make_run(f) for k, f in models.items()}
+    runners = {k: _gd_runner(f, loss_fn, eta, l2) for k, f in models.items()}
     state = dict.fromkeys(models, params)
     res = GDResult([], [], {k: [] for k in sets}, {k: [] for k in sets} if linearized else {})
     done = 0
     for target in record:
-        n = target - done
-        if n > 0:
-            for k in models:
-                state[k] = runners[k](state[k], n, x, y)
+        if target > done:
+            state = {k: runners[k](state[k], target - done, x, y) for k in models}
             done = target
         loss = float(jnp.mean(loss_fn(apply_fn(state["net"], x), y)))
         if not np.isfinite(loss):

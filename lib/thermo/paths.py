@@ -3,8 +3,8 @@
 Notebooks execute in their own folder, so every path is computed from the repository root,
 never relative to the working directory. The root is ``$THERMO_ROOT`` if set (it must be a folder
 that holds ``_config.yml``: a typo is one clear error, never a stray empty store), else the
-checkout that holds this package (``lib/thermo`` -> two levels up), else the working directory
-(a pip-installed library on Colab).
+checkout that holds this package (``lib/thermo`` -> two levels up), else the folder pip installed
+the library from (a clone on Colab, found again after a restart), else the working directory.
 """
 
 from __future__ import annotations
@@ -29,7 +29,29 @@ def repo_root() -> Path:
     here = Path(__file__).resolve().parents[2]
     if (here / "_config.yml").exists() and (here / "lib" / "thermo").is_dir():
         return here
+    clone = installed_from()
+    if clone is not None:
+        return clone
     return Path.cwd().resolve()
+
+
+def installed_from() -> Path | None:
+    """The book folder pip installed ``thermo`` from (``pip install <folder>`` records its
+    ``file://`` URL in ``direct_url.json``), if it still holds the book: how a Colab runtime finds
+    its clone again after a restart, when ``THERMO_ROOT`` is gone."""
+    import json
+    from importlib import metadata
+    from urllib.parse import unquote, urlparse
+
+    try:
+        info = json.loads(metadata.distribution("thermo").read_text("direct_url.json") or "{}")
+    except (metadata.PackageNotFoundError, json.JSONDecodeError):
+        return None
+    url = urlparse(info.get("url", ""))
+    if url.scheme != "file":
+        return None
+    folder = Path(unquote(url.path))
+    return folder.resolve() if (folder / "_config.yml").is_file() else None
 
 
 def results_dir(profile: str) -> Path:

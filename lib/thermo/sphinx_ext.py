@@ -24,7 +24,8 @@ from docutils import nodes
 from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 
-from thermo import claims, figures
+from thermo import figures, report
+from thermo.citations import PAPERS
 from thermo.profiles import profile as active_profile
 
 DIRECTIVE = re.compile(r"^[`:]{3,}\{thermo-(gallery|claims)\}", re.MULTILINE)
@@ -89,22 +90,22 @@ def gallery_markdown(docname: str, profile: str, site_url: str, titles: dict) ->
     return out
 
 
-BADGES = {"reproduced": "success", "partly": "warning", "not at this scale": "info", "contradicted": "danger",
-          "not yet tested": "secondary"}
+BADGES = {"reproduced": "success", "partly": "warning", "contradicted": "danger", "inconclusive": "secondary",
+          "absent at this scale": "info", "not yet tested": "light"}
 
 
 def claims_markdown(profile: str, labels: set | None = None) -> list[str]:
     """The report's Markdown; a claim links to its section only if that label exists (``labels``:
     the build's known labels; None links all)."""
-    rows = claims.assess_all(profile)
-    tally = claims.counts(rows)
+    rows = report.assess_all(profile)
+    tally = report.counts(rows)
     summary = ", ".join(f"{n} {s}" for s, n in tally.items() if n)
     out = [f"{len(rows)} claims, profile `{profile}`: {summary}.", "",
            ":::{list-table}", ":header-rows: 1", ":widths: 20 30 16 22 12", ":class: thermo-claims-table", "",
            "* - Claim", "  - Statement", "  - Paper", "  - Ours", "  - Status"]
     for a in rows:
         c = a.claim
-        title, key = claims.PAPERS[c.paper]
+        title, key = PAPERS[c.paper]
         linked = c.section and (labels is None or c.section in labels)
         cid = f"`{c.id}`<br>{title} {{cite:p}}`{key}`, {c.place}"
         if linked:

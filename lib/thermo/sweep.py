@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from thermo import experiments
+from thermo import catalog
 from thermo.errors import ConfigError
 from thermo.paths import repo_root
 from thermo.results import Store, cached
@@ -56,7 +56,7 @@ def run_point(experiment_id: str, config: dict, profile: str, store_root: str, r
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     os.environ.setdefault("THERMO_PROGRESS", "0")
-    exp = experiments.get(experiment_id)
+    exp = catalog.experiment(experiment_id)
     exp.check_config(config)
     store = Store(Path(store_root))
     try:
@@ -93,7 +93,7 @@ def _executor(kind: str, jobs: int, folder: Path):
 def run_sweep(experiment_id: str, profile: str, jobs: int = 1, executor: str = "local",
               recompute: bool = False, store: Store | None = None, progress: bool = True) -> Summary:
     """Run every point of one experiment; see the module docstring."""
-    exp = experiments.get(experiment_id)
+    exp = catalog.experiment(experiment_id)
     if executor not in EXECUTORS:
         raise ConfigError(f"executor must be one of {EXECUTORS}, got {executor!r}")
     if not (isinstance(jobs, int) and jobs >= 1):

@@ -16,7 +16,7 @@ import numpy as np
 from thermo.errors import ConfigError
 from thermo.train import Callback
 
-METRICS = ("alpha_hill", "spectral_norm", "alpha_weighted")
+METRICS = ("alpha_hill", "spectral_norm", "alpha_weighted", "alpha_excess")
 BN_RULES = ("name", "order")
 
 
@@ -81,7 +81,10 @@ class TempBalance(Callback):
 
     ``metric``: ``alpha_hill`` (PL_Alpha_Hill, eq. 3 with ``xmin_rule``), ``spectral_norm`` (the
     largest eigenvalue of W^T W) or ``alpha_weighted`` (alpha * log10 spectral norm), the Fig. 7
-    ablation. Larger metric -> larger factor, for every metric (as in the official linear map).
+    ablation; or ``alpha_excess`` (not in the paper): PL_Alpha_Hill minus the random-matrix
+    baseline of the layer's shape (:func:`thermo.htsr.random_alpha`), so that layers are ranked by
+    how far training moved their spectra rather than partly by their aspect ratios.
+    Larger metric -> larger factor, for every metric (as in the official linear map).
     """
 
     def __init__(self, model, s1: float = 0.5, s2: float = 1.5, metric: str = "alpha_hill",
@@ -176,6 +179,9 @@ class TempBalance(Callback):
         from thermo import htsr
 
         recs = htsr.layer_metrics(self.model, conv_norm=self.conv_norm, xmin_rule=self.xmin_rule, names=self.tuned)
+        if self.metric == "alpha_excess":  # alpha beyond what a random matrix of the same shape scores
+            return {r["name"]: r["alpha_hill"] - htsr.random_alpha(tuple(r["shape"]), xmin_rule=self.xmin_rule)
+                    for r in recs}
         return {r["name"]: r[self.metric] for r in recs}
 
     def scales(self) -> dict[str, float]:

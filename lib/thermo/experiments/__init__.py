@@ -70,7 +70,8 @@ def register(exp: Experiment) -> Experiment:
 
 
 def get(experiment_id: str) -> Experiment:
-    load_all()
+    """A registered experiment (the papers register theirs on import: :mod:`thermo.catalog` loads
+    them all)."""
     if experiment_id not in REGISTRY:
         raise ConfigError(
             f"unknown experiment {experiment_id!r}: choose one of {', '.join(sorted(REGISTRY))}"
@@ -97,19 +98,6 @@ def in_dependency_order(ids) -> list[str]:
     for i in ids:
         place(i)
     return placed
-
-
-def load_all() -> None:
-    from thermo.experiments import (  # noqa: F401
-        actcoolr,
-        l2_autol2,
-        l2_kernel,
-        l2_tstar,
-        lr_sweep,
-        tempbalance_esd,
-        tempbalance_train,
-        temperature_check,
-    )
 
 
 def run(experiment_id: str, profile: str, store: Store | None = None, recompute: bool = False) -> list[dict]:

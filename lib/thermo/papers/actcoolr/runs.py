@@ -1,0 +1,176 @@
+"""ActCoolR's experiments (chapter ``notebooks/actcoolr/01-activation-pattern-temperature``): APT
+(the paper's eqs. 1-4) under LR schedules (Fig. 1), the LR range and its erf model (eq. 5, Fig. 2),
+ActCoolLR following the cooling curves of eq. 8 (Fig. 3, Table 2) and the Fashion-MNIST row of
+Table 1.
+
+One compute function, :func:`ac_run`, trains one network with one schedule (``constant``,
+``step``, ``onecycle``, ``cosine``) or with ``actcool`` (ActCoolLR driving the LR), with APT probes
+(every ``probe_every`` steps, per layer, at the granularities listed) and, optionally, the LR
+range analysis at initialization and after every epoch for the three granularities. With
+``n_val`` in its config a run is scored on that many examples of the training split held out from
+its training subset (:func:`split_validation`) and on the test set once, at the end: the tuning of
+Table 1's constant LR (``ac-table1-const-tune``), whose validated LR the constant runs of
+``ac-table1-const-best`` use. The grids are in :mod:`thermo.papers.actcoolr.configs`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from thermo import actcool, apt, claims, data, models, train
+from thermo.errors import ConfigError
+from thermo.experiments import Experiment, register
+from thermo.papers.actcoolr import analysis, configs
+from thermo.results import canonical_json, config_hash
+
+VERSION = 1
+
+
+def check(config: dict) -> None:
+    """Every error of a config, before any work: schedule, granularities, LR grid, data set and
+    model, and ActCoolLR's starting temperature against the ceiling of its batch."""
+    if config["schedule"] not in configs.SCHEDULES:
+        raise ConfigError(f"schedule must be one of {configs.SCHEDULES}, got {config['schedule']!r}")
+    for g in config["probe_grans"]:
+        apt.check_granularity(g)
+    apt.check_lr_grid(configs.LRGrid.of(config).values())
+    sp = data.spec(config["dataset"])
+    models.build(config["model"], sp.in_shape, sp.num_classes, width=config["width"])
+    if config["schedule"] == "actcool" and config["t_start"] > actcool.ceiling(config["batch_size"]):
+        raise ConfigError(f"T_start {config['t_start']} is above the ceiling for batches of {config['batch_size']}")
+    n_val = config.get("n_val")
+    if n_val is not None and not (isinstance(n_val, int) and not isinstance(n_val, bool) and n_val >= 1):
+        raise ConfigError(f"n_val must be a positive number of validation examples, got {n_val!r}")
+
+
+class LRRange(train.Callback):
+    """The LR range analysis (``apt.lr_range``, the paper's Fig. 2) on a fixed batch at
+    initialization and after every epoch."""
+
+    def __init__(self, batch, lrs, grans):
+        self.batch, self.lrs, self.grans = batch, lrs, grans
+        self.rows: list[dict] = []
+
+    def _measure(self, state, epoch):
+        for g in self.grans:
+            out = apt.lr_range(state.model, self.batch, self.lrs, g)
+            self.rows.append({"epoch": epoch, "granularity": g,
+                              "p_change": {k: v.tolist() for k, v in out["p_change"].items()},
+                              "n_patterns": out["n_patterns"]})
+
+    def on_train_start(self, state):
+        if state.epoch == 0 and not self.rows:
+            self._measure(state, 0)
+
+    def on_epoch_end(self, state):
+        self._measure(state, state.epoch + 1)
+
+    def state_dict(self):
+        return {"rows": self.rows}
+
+    def load_state_dict(self, s):
+        self.rows = list(s["rows"])
+
+
+def train_config(config: dict) -> train.TrainConfig:
+    """ActCoolLR runs keep the LR constant between its updates; step decay divides by 10 at 50 %
+    and 75 % of training; the LR of every step is logged."""
+    return train.TrainConfig.from_config(config, schedule={"actcool": "constant"}.get(config["schedule"],
+                                                                                      config["schedule"]),
+                                         log_lr_steps=True, step_milestones=(0.5, 0.75), step_gamma=0.1)
+
+
+def split_validation(full, n_train: int):
+    """The first ``n_train`` examples of a seeded subset of the training split (the very subset
+    ``data.load(n=n_train)`` gives: one permutation) and the rest as the validation split."""
+    make = data.ArrayDataset
+    return (make(full.x[:n_train], full.y[:n_train], full.name, "train", full.num_classes),
+            make(full.x[n_train:], full.y[n_train:], full.name, "validation", full.num_classes))
+
+
+def datasets(config: dict):
+    """``(train, test, validation)`` of a run; validation is ``None`` without ``n_val``."""
+    te = data.load(config["dataset"], "test", n=config["n_test"], seed=0)
+    n_val = config.get("n_val")
+    if not n_val:
+        return data.load(config["dataset"], "train", n=config["n_train"], seed=0), te, None
+    n_train = config["n_train"] or len(data.load(config["dataset"], "train").y) - n_val
+    tr, val = split_validation(data.load(config["dataset"], "train", n=n_train + n_val, seed=0), n_train)
+    return tr, te, val
+
+
+def ac_run(config: dict) -> dict:
+    """Train one network (see the module docstring); the record's data is
+    ``TrainResult.to_record`` plus the probes' granularities and bytes per example, the LR range
+    (``lrs``, ``rows``) when asked for, and ActCoolLR's calibration. With ``n_val`` the curves and
+    ``final_val_*`` are scored on the validation split and ``final_test_acc`` once at the end."""
+    check(config)
+    tr, te, val = datasets(config)
+    torch.manual_seed(config["seed"])
+    model = models.build(config["model"], tr.in_shape, tr.num_classes, width=config["width"])
+    probes = {g: apt.APTProbe(every=config["probe_every"], granularity=g, key=f"apt_{g}")
+              for g in config["probe_grans"]}
+    lr_grid = configs.LRGrid.of(config).values()
+    callbacks: list = []
+    rng_cb = None
+    if config["lr_range"]:
+        fixed = (tr.x[:config["batch_size"]], tr.y[:config["batch_size"]])
+        rng_cb = LRRange(fixed, lr_grid, configs.GRANS)
+        callbacks.append(rng_cb)
+    ctl = None
+    if config["schedule"] == "actcool":
+        steps = config["epochs"] * -(-len(tr) // config["batch_size"])
+        ctl = actcool.ActCoolLR(actcool.linear_target(config["t_start"], steps, config["gamma"]), lr_init=config["lr"],
+                                every=config["probe_every"], granularity=config["actcool_granularity"],
+                                lr_grid=lr_grid)
+        callbacks.append(ctl)
+    callbacks += probes.values()
+
+    run_id = f"ac-{config_hash('ac-run', VERSION, config)}"
+    cfg = train_config(config)
+    res = train.fit(model, tr, te if val is None else val, cfg, callbacks=callbacks, run_id=run_id,
+                    description=f"{config['model']} {config['schedule']} lr {config['lr']:g} seed {config['seed']}")
+    extra: dict = {"probe_granularities": list(probes),
+                   "bytes_per_example": {g: p.bytes_per_example for g, p in probes.items()}}
+    if rng_cb:
+        extra["lr_range"] = {"lrs": lr_grid.tolist(), "rows": rng_cb.rows}
+    if ctl is not None:
+        extra["calibration"] = dict(ctl.calibration or {})  # arrays become lists in the results store
+    out = res.to_record(**extra)
+    if val is not None:  # the curves were scored on the validation split; the test set once, at the end
+        out["history"] = {k.replace("test_", "val_"): v for k, v in out["history"].items()}
+        out["final_val_acc"], out["final_val_loss"] = out.pop("final_test_acc", None), out.pop("final_test_loss", None)
+        out["final_test_acc"] = (train.evaluate(model, te, batch_size=cfg.eval_batch_size)[1] if res.status == "ok"
+                                 else None)
+    return out
+
+
+def validated_constant_lr(profile: str, records=None) -> float:
+    """Table 1's constant LR with the best mean final validation accuracy over the tuning seeds
+    (``ac-table1-const-tune``); ConfigError if it sits on the grid's edge (extend
+    ``configs.CONST_TUNE`` then)."""
+    records = records if records is not None else claims.cached_records("ac-table1-const-tune", profile)
+    return analysis.validated_lr(analysis.tune_table(records), configs.CONST_TUNE[profile].lrs)
+
+
+def const_best_configs(profile: str) -> list[dict]:
+    """The constant LR at its validated value for every seed of Table 1, less the points
+    ``ac-table1-fmnist`` already holds (the analysis pools both)."""
+    lr = validated_constant_lr(profile)
+    have = {canonical_json(c) for c in configs.table1_configs(profile)}
+    out = [configs.const_best_point(profile, seed, lr) for seed in configs.TABLE1[profile].seeds]
+    return [c for c in out if canonical_json(c) not in have]
+
+
+FIG1 = register(Experiment("ac-fig1-schedules", VERSION, configs.fig1_configs, ac_run,
+                           "ActCoolR Figs. 1-2: APT under four LR schedules, the LR range over training", check))
+FIG3 = register(Experiment("ac-fig3-cooling", VERSION, configs.fig3_configs, ac_run,
+                           "ActCoolR Fig. 3 / Table 2: ActCoolLR following linear cooling curves", check))
+TABLE1 = register(Experiment("ac-table1-fmnist", VERSION, configs.table1_configs, ac_run,
+                             "ActCoolR Table 1, Fashion-MNIST: constant LR vs 1-cycle vs ActCoolLR", check))
+CONST_TUNE = register(Experiment("ac-table1-const-tune", VERSION, configs.const_tune_configs, ac_run,
+                                 "ActCoolR Table 1: the constant LR tuned on a validation split (for a fair "
+                                 "ActCoolLR vs constant LR)", check))
+CONST_BEST = register(Experiment("ac-table1-const-best", VERSION, const_best_configs, ac_run,
+                                 "ActCoolR Table 1: the constant LR at its validated value, every seed", check,
+                                 needs=("ac-table1-const-tune",)))
