@@ -6,7 +6,7 @@ JB      := .venv/bin/jupyter-book
 STAMP   := .venv/.installed
 JBFLAGS := -W -n --keep-going
 
-.PHONY: venv data browser book test site-test lint unit notebooks book-smoke results bench clean
+.PHONY: venv data browser wheelhouse book test site-test lint unit notebooks book-smoke results bench clean
 
 venv: $(STAMP)
 $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
@@ -24,6 +24,17 @@ browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  { apt-get install -y -q chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }; }; } || \
 	  { echo "Chromium is needed for tests/test_browser.py: install the Debian package chromium"; exit 1; }
+
+# The Colab simulation's wheels (tests/test_colab.py installs from them offline): what the chapters'
+# install cell installs, and the newer JAX with flax that Colab has preinstalled. Downloaded once
+# per requirements-colab.txt, one pinned line at a time (two JAX versions cannot share one resolution).
+WHEELHOUSE := _build/wheelhouse
+wheelhouse: $(WHEELHOUSE)/.complete
+$(WHEELHOUSE)/.complete: requirements-colab.txt | $(STAMP)
+	rm -rf $(WHEELHOUSE) && mkdir -p $(WHEELHOUSE)
+	sed -e 's/#.*//' -e 's/[[:space:]]//g' requirements-colab.txt | grep -v '^$$' | while read -r spec; do \
+	  $(PY) -m pip download -q --no-deps --only-binary=:all: --progress-bar off -d $(WHEELHOUSE) "$$spec"; done
+	touch $@
 
 # A failed build prints the failing notebooks' execution reports, so CI logs show the traceback.
 SHOW_REPORTS = { find $(1)/reports -name '*.err.log' 2>/dev/null | while read -r f; do \
@@ -52,7 +63,7 @@ notebooks: $(STAMP) data
 # Everything CI checks; pytest runs last: unit tests, every notebook in the smoke profile, the Colab
 # path simulated (tests/test_colab.py), the built site's files (tests/test_site.py) and the site in
 # headless Chromium (tests/test_browser.py; screenshots of the gallery and report in _build/screenshots/).
-test: $(STAMP) data browser lint book-smoke
+test: $(STAMP) data browser wheelhouse lint book-smoke
 	THERMO_PROFILE=smoke THERMO_SITE=_build/smoke/_build/html $(PY) -m pytest tests --nbmake notebooks
 
 # Only the site checks, on an already built smoke site (make book-smoke).

@@ -84,3 +84,18 @@ def test_numbers_the_prose_cites_are_also_printed(nb):
         gluing = [source(c) for c in all_cells if c["cell_type"] == "code" and f'glue("{key}"' in source(c)]
         assert gluing, f"{key} is cited but never glued"
         assert all("print(" in s for s in gluing), f"the cell that glues {key} does not print it (Colab)"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_install_cell_comes_from_one_source(nb):
+    """Every chapter's first code cell is thermo.colab.install_cell (write it with
+    `python -m thermo.colab`), hidden on the site."""
+    from thermo import colab
+
+    docname = nb.relative_to(ROOT).with_suffix("").as_posix()
+    assert docname in colab.CHAPTERS, f"{docname}: add it to thermo.colab.CHAPTERS"
+    first = next(c for c in cells(nb) if c["cell_type"] == "code")
+    assert source(first) == colab.install_cell(**colab.CHAPTERS[docname]), "run `python -m thermo.colab`"
+    assert first["metadata"].get("tags") == ["remove-cell"]
+    repo = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    assert colab.REPO == repo
