@@ -163,3 +163,16 @@ def test_digits_and_mnist1d_shapes():
 def test_bad_dataset_arguments(name, split, message):
     with pytest.raises(ConfigError, match=message):
         data.load(name, split)
+
+
+def test_split_validation_keeps_the_training_subset_and_holds_out_the_rest():
+    """The training part is exactly load(n=n_train); the validation part shares no example with it."""
+    full = data.load("digits", "train", n=300, seed=0)
+    tr, val = data.split_validation(full, 200)
+    ref = data.load("digits", "train", n=200, seed=0)
+    assert torch.equal(tr.x, ref.x) and torch.equal(tr.y, ref.y)
+    assert len(val) == 100 and val.split == "validation"
+    seen = {tuple(r.flatten().tolist()) for r in tr.x}
+    assert not any(tuple(r.flatten().tolist()) in seen for r in val.x)
+    with pytest.raises(ConfigError, match="n_train must leave a validation split"):
+        data.split_validation(full, 300)

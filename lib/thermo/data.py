@@ -76,6 +76,17 @@ def _missing(name: str, looked: list[Path], how: str, cause: Exception | None = 
     return DatasetNotFound(f"dataset {name!r} is not available offline: looked in {where}{why}. {how}")
 
 
+
+def split_validation(full: ArrayDataset, n_train: int) -> tuple[ArrayDataset, ArrayDataset]:
+    """The first ``n_train`` examples of a seeded subset of the training split (the very subset
+    ``load(name, "train", n=n_train, seed)`` gives: both come from one permutation) and the rest as
+    a validation split, never trained on: how a baseline's hyper-parameter is picked without the
+    test set (DESIGN.md section 8)."""
+    if not (isinstance(n_train, int) and 1 <= n_train < len(full)):
+        raise ConfigError(f"n_train must leave a validation split: 1 <= n_train < {len(full)}, got {n_train!r}")
+    return (ArrayDataset(full.x[:n_train], full.y[:n_train], full.name, "train", full.num_classes),
+            ArrayDataset(full.x[n_train:], full.y[n_train:], full.name, "validation", full.num_classes))
+
 # --- readers: (split, root) -> (images, labels) -----------------------------------------------
 
 def _read_fashion(split: str, root: Path):

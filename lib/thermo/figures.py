@@ -56,6 +56,15 @@ def use_style() -> None:
 
 
 @dataclass(frozen=True)
+class Caption:
+    """A figure's gallery title and the lead of its caption (may hold ``{fields}`` that a paper's
+    ``plots.publish(..., **fields)`` fills from analysis)."""
+
+    title: str
+    lead: str
+
+
+@dataclass(frozen=True)
 class Published:
     figure_id: str
     png: Path

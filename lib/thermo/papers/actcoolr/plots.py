@@ -13,8 +13,6 @@ its title and lead from :data:`CAPTIONS`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
@@ -27,10 +25,7 @@ SCHEDULE_COLORS = {"constant": "tab:gray", "step": "tab:blue", "onecycle": "tab:
 SCHEDULE_LABELS = {"constant": "constant LR", "onecycle": "1-cycle", "actcool": "ActCoolLR"}
 
 
-@dataclass(frozen=True)
-class Caption:
-    title: str
-    lead: str  # may hold {fields} filled by publish(..., **fields)
+Caption = figures.Caption  # the gallery title and caption lead of each figure
 
 
 CAPTIONS = {

@@ -8,7 +8,7 @@ One compute function, :func:`ac_run`, trains one network with one schedule (``co
 (every ``probe_every`` steps, per layer, at the granularities listed) and, optionally, the LR
 range analysis at initialization and after every epoch for the three granularities. With
 ``n_val`` in its config a run is scored on that many examples of the training split held out from
-its training subset (:func:`split_validation`) and on the test set once, at the end: the tuning of
+its training subset (:func:`thermo.data.split_validation`) and on the test set once, at the end: the tuning of
 Table 1's constant LR (``ac-table1-const-tune``), whose validated LR the constant runs of
 ``ac-table1-const-best`` use. The grids are in :mod:`thermo.papers.actcoolr.configs`.
 """
@@ -80,14 +80,6 @@ def train_config(config: dict) -> train.TrainConfig:
                                          log_lr_steps=True, step_milestones=(0.5, 0.75), step_gamma=0.1)
 
 
-def split_validation(full, n_train: int):
-    """The first ``n_train`` examples of a seeded subset of the training split (the very subset
-    ``data.load(n=n_train)`` gives: one permutation) and the rest as the validation split."""
-    make = data.ArrayDataset
-    return (make(full.x[:n_train], full.y[:n_train], full.name, "train", full.num_classes),
-            make(full.x[n_train:], full.y[n_train:], full.name, "validation", full.num_classes))
-
-
 def datasets(config: dict):
     """``(train, test, validation)`` of a run; validation is ``None`` without ``n_val``."""
     te = data.load(config["dataset"], "test", n=config["n_test"], seed=0)
@@ -95,7 +87,7 @@ def datasets(config: dict):
     if not n_val:
         return data.load(config["dataset"], "train", n=config["n_train"], seed=0), te, None
     n_train = config["n_train"] or len(data.load(config["dataset"], "train").y) - n_val
-    tr, val = split_validation(data.load(config["dataset"], "train", n=n_train + n_val, seed=0), n_train)
+    tr, val = data.split_validation(data.load(config["dataset"], "train", n=n_train + n_val, seed=0), n_train)
     return tr, te, val
 
 

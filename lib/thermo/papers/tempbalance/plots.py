@@ -16,8 +16,6 @@ lead from :data:`CAPTIONS`; :func:`styled` formats a table for the page.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import matplotlib
 import matplotlib.pyplot as plt
 import matplotlib.ticker
@@ -27,11 +25,7 @@ from thermo import figures, htsr
 from thermo.papers.tempbalance import analysis
 from thermo.papers.tempbalance.configs import ARCHS
 
-
-@dataclass(frozen=True)
-class Caption:
-    title: str
-    lead: str  # may hold {fields} filled by publish(..., **fields)
+Caption = figures.Caption  # the gallery title and caption lead of each figure
 
 
 CAPTIONS = {

@@ -212,14 +212,6 @@ class Timed(train.Callback):
         tb.apply = timed
 
 
-def split_validation(full, n_train: int):
-    """The first ``n_train`` examples of a seeded subset of the training split (the very subset
-    ``data.load(n=n_train)`` gives: one permutation) and the rest as the validation split."""
-    make = data.ArrayDataset
-    return (make(full.x[:n_train], full.y[:n_train], full.name, "train", full.num_classes),
-            make(full.x[n_train:], full.y[n_train:], full.name, "validation", full.num_classes))
-
-
 def run_data(config: dict):
     """``(train, test, validation)``, standardized with the training set's statistics; validation
     is None without ``n_val`` (then the training set is the seeded subset of ``n_train``)."""
@@ -229,7 +221,7 @@ def run_data(config: dict):
     if n_val:
         n_train = config["n_train"] or len(data.load(config["dataset"], "train").y) - n_val
         full = data.load(config["dataset"], "train", n=n_train + n_val, seed=0)
-        tr, val = split_validation(full, n_train)
+        tr, val = data.split_validation(full, n_train)
         (tr, te), (_, val) = normalized(tr, te), normalized(tr, val)
     else:
         tr = data.load(config["dataset"], "train", n=config["n_train"], seed=0)
