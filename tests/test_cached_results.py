@@ -19,8 +19,8 @@ STORE = Store(ROOT / "results")
 USED_BY_CHAPTERS = ["tb-s-vs-alpha", "tb-esd-fits", "tb-fig3-main", "tb-fig5-lr", "tb-fig6-width", "tb-fig7-metric",
                     "tb-every", "ac-fig1-schedules", "ac-fig3-cooling", "ac-table1-fmnist", "tc-fig1-collapse",
                     "tc-timescales", "tc-nl-step-scaling", "tc-fig4-eta-star", "tc-fig5-phase-plane", "tc-fig6-tune",
-                    "tc-fig6-beta-sweep", "tc-fig7-ntk", "tc-a3-conditioning", "ac-table1-const-tune", "l2-tstar", "l2-narrow", "l2-autol2",
-                    "l2-kernel-decay", "l2-eq1"]
+                    "tc-fig6-beta-sweep", "tc-fig7-ntk", "tc-a3-conditioning", "ac-table1-const-tune", "l2-tstar",
+                    "l2-narrow", "l2-autol2", "l2-kernel-decay", "l2-eq1"]
 
 
 @pytest.mark.parametrize("exp_id", USED_BY_CHAPTERS)
