@@ -16,7 +16,7 @@ LAYERS = [  # lowest first; a module may import its own layer and the ones below
     ("core", {"data", "models", "stats", "records", "results"}),
     ("train", {"train"}),
     ("instruments", {"htsr", "tempbalance", "apt", "actcool", "l2", "softmax", "ntk", "nt_compat"}),
-    ("registries", {"experiments", "claims", "figures"}),
+    ("registries", {"experiments", "claims", "figures", "tables"}),
     ("papers", {"papers"}),
     ("catalog", {"catalog"}),
     ("top", {"report", "sphinx_ext", "sweep", "__main__", "colab", "cost"}),

@@ -1,13 +1,15 @@
-"""``python -m thermo``: list experiments and run their points (see thermo.sweep)."""
+"""``python -m thermo``: list experiments, run their points (see thermo.sweep) and say what a profile costs
+(``cost``, see thermo.cost)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from thermo import catalog, experiments
 from thermo.errors import MissingResults, ThermoError
-from thermo.profiles import PROFILES
+from thermo.profiles import PROFILES, check_profile
 from thermo.profiles import profile as active_profile
 from thermo.results import Store, library_dirty
 from thermo.sweep import EXECUTORS, run_sweep
@@ -63,6 +65,24 @@ def cmd_run(args) -> int:
     return 1 if failed else 0
 
 
+def cmd_cost(args) -> int:
+    """The cost table of a profile (or its rows and the chapters' totals as JSON); 1 if an
+    experiment could not be counted (named on stderr)."""
+    from thermo import cost
+
+    rows = cost.cost_table(args.profile)
+    if args.json:
+        devices = {d.name: {"float32": d.float32, "float64": d.float64} for d in cost.DEVICES}
+        print(json.dumps({"profile": args.profile, "sustained_flops_per_second": devices, "experiments": rows,
+                          "chapters": cost.chapter_totals(rows)}, indent=1))
+    else:
+        print(cost.format_table(rows, args.profile))
+    failed = [r["error"] for r in rows if r["error"]]
+    for message in failed:
+        print(f"error: {message}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m thermo", description="thermo-book experiments")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -78,10 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     for p in (p_list, p_run):
         p.add_argument("--profile", choices=PROFILES, default=None)
     p_list.add_argument("-v", "--verbose", action="store_true")
+    p_cost = sub.add_parser("cost", help="runs, FLOPs and GPU hours of every experiment of a profile")
+    p_cost.add_argument("--profile", default="paper", help=f"one of {', '.join(PROFILES)} (default: paper)")
+    p_cost.add_argument("--json", action="store_true", help="the rows and the chapters' totals as JSON")
     args = parser.parse_args(argv)
     try:
-        args.profile = args.profile or active_profile()
-        return cmd_list(args) if args.cmd == "list" else cmd_run(args)
+        args.profile = check_profile(args.profile) if args.cmd == "cost" else args.profile or active_profile()
+        return {"list": cmd_list, "run": cmd_run, "cost": cmd_cost}[args.cmd](args)
     except ThermoError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -197,6 +197,35 @@ def spec(name: str) -> Spec:
     return SPECS[name]
 
 
+# Examples per split (train, test), as ``load`` returns them: known without loading or downloading.
+SIZES = {"fashion-mnist": (60000, 10000), "mnist-5k": (4000, 1000), "digits": (1437, 360),
+         "mnist1d": (4000, 1000), "cifar10": (50000, 10000), "cifar100": (50000, 10000), "svhn": (73257, 26032)}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A dataset's example shape ``(C, H, W)``, class count and split sizes."""
+
+    name: str
+    in_shape: tuple
+    num_classes: int
+    n_train: int
+    n_test: int
+
+    def size(self, split: str) -> int:
+        if split not in SPLITS:
+            raise ConfigError(f"split must be one of {SPLITS}, got {split!r}")
+        return self.n_train if split == "train" else self.n_test
+
+
+def shape(name: str) -> Shape:
+    """What ``load(name, split)`` would return, in shapes only (nothing is read or downloaded): for
+    sizing a model and counting its cost (``python -m thermo cost``) before the data is there."""
+    sp = spec(name)
+    n_train, n_test = SIZES[name]
+    return Shape(name, sp.in_shape, sp.num_classes, n_train, n_test)
+
+
 def downloads_allowed() -> bool:
     """Whether ``load`` may download a missing dataset (``THERMO_OFFLINE=1`` forbids it)."""
     return os.environ.get("THERMO_OFFLINE", "0") != "1"

@@ -11,6 +11,7 @@ only, through :mod:`thermo.nt_compat`, so the torch chapters never load them.
 - :func:`empirical_ntk` Theta(x1, x2) = J(x1) J(x2)^T, materialized (for checks, up to about
   64-200 examples) with an implementation that works on jax 0.5.3 (see ``shared/STACK.md``).
 - :func:`ntk_vector_product` Theta v without materializing Theta: one vjp and one jvp.
+- :func:`gd_step` one step of that loop, for counting its cost and for quick checks.
 - :func:`gd` the full-batch gradient-descent loop: loss (mean over examples) plus
   ``(l2 / 2) ||theta||^2``, recorded at chosen steps, optionally with the linearized model
   (``nt.linearize``) trained side by side from the same initialization.
@@ -215,6 +216,24 @@ def _gd_runner(f, loss_fn, eta: float, l2: float):
         return jax.lax.fori_loop(0, n, step, p)
 
     return jax.jit(run)
+
+
+def gd_step(f, loss_fn: Callable, eta: float, l2: float = 0.0):
+    """One step of :func:`gd`'s gradient descent as a function ``step(params, x, y) -> (loss,
+    new_params)`` (not jitted; ``loss`` includes the L2 term): what ``python -m thermo cost``
+    compiles to count a step's FLOPs, and what a test runs once on a few examples."""
+    jax = _jax()
+    jnp = jax.numpy
+    _check_gd(eta, l2, 1)
+
+    def objective(p, xs, ys):
+        return jnp.mean(loss_fn(f(p, xs), ys)) + 0.5 * l2 * sq_norm(p)
+
+    def step(p, xs, ys):
+        loss, grad = jax.value_and_grad(objective)(p, xs, ys)
+        return loss, jax.tree_util.tree_map(lambda a, g: a - eta * g, p, grad)
+
+    return step
 
 
 def gd(apply_fn, params, x, y, loss_fn: Callable, eta: float, steps: int, l2: float = 0.0,

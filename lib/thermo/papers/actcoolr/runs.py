@@ -15,11 +15,13 @@ Table 1's constant LR (``ac-table1-const-tune``), whose validated LR the constan
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from thermo import actcool, apt, claims, data, models, train
 from thermo.errors import ConfigError
-from thermo.experiments import Experiment, register
+from thermo.experiments import Experiment, RunPlan, register, torch_plan
 from thermo.papers.actcoolr import analysis, configs
 from thermo.results import canonical_json, config_hash
 
@@ -154,15 +156,56 @@ def const_best_configs(profile: str) -> list[dict]:
     return [c for c in out if canonical_json(c) not in have]
 
 
+# --- what a run computes (python -m thermo cost; tests/test_paper_configs.py) ---------------------------
+
+def _probe_passes(config: dict, steps: int) -> tuple[int, int]:
+    """(forward-and-backward passes, forward-only passes) of one batch that the run's instruments
+    add to training: each APT probe's forward after its step; the LR range at initialization and
+    after every epoch, per granularity one gradient and a forward at theta and at each LR of the
+    grid; ActCoolLR's own probe, its calibration (an LR range) and its ceiling check."""
+    points = configs.LRGrid.of(config).points
+    every = config["probe_every"]
+    backward, forward = 0, len(config["probe_grans"]) * (steps // every)
+    if config["lr_range"]:
+        ranges = (config["epochs"] + 1) * len(configs.GRANS)
+        backward, forward = backward + ranges, forward + ranges * (1 + points)
+    if config["schedule"] == "actcool":
+        backward, forward = backward + 1, forward + steps // every + (1 + points) + 1
+    return backward, forward
+
+
+def plan_run(config: dict) -> RunPlan:
+    """:func:`ac_run`'s run: the network with SGD, every epoch scored, and the APT probes and LR
+    ranges as extra passes of one batch."""
+    ds = data.shape(config["dataset"])
+    cfg = train_config(config)
+    n_test = config["n_test"] or ds.n_test
+    n_val = config.get("n_val")
+    n_train = (config["n_train"] or ds.n_train - n_val) if n_val else (config["n_train"] or ds.n_train)
+    steps = cfg.epochs * math.ceil(n_train / cfg.batch_size)
+    backward, forward = _probe_passes(config, steps)
+
+    def build():
+        return models.build(config["model"], ds.in_shape, ds.num_classes, width=config["width"])
+
+    return torch_plan(build, ("ac", config["model"], ds.name, config["width"]), ds.in_shape, ds.num_classes, cfg,
+                      n_train, n_val or n_test, train_examples=backward * cfg.batch_size,
+                      forward_examples=forward * cfg.batch_size + (n_test if n_val else 0),
+                      note="APT probes and LR ranges: extra passes of one batch")
+
+
 FIG1 = register(Experiment("ac-fig1-schedules", VERSION, configs.fig1_configs, ac_run,
-                           "ActCoolR Figs. 1-2: APT under four LR schedules, the LR range over training", check))
+                           "ActCoolR Figs. 1-2: APT under four LR schedules, the LR range over training", check,
+                           plan=plan_run))
 FIG3 = register(Experiment("ac-fig3-cooling", VERSION, configs.fig3_configs, ac_run,
-                           "ActCoolR Fig. 3 / Table 2: ActCoolLR following linear cooling curves", check))
+                           "ActCoolR Fig. 3 / Table 2: ActCoolLR following linear cooling curves", check,
+                           plan=plan_run))
 TABLE1 = register(Experiment("ac-table1-fmnist", VERSION, configs.table1_configs, ac_run,
-                             "ActCoolR Table 1, Fashion-MNIST: constant LR vs 1-cycle vs ActCoolLR", check))
+                             "ActCoolR Table 1, Fashion-MNIST: constant LR vs 1-cycle vs ActCoolLR", check,
+                             plan=plan_run))
 CONST_TUNE = register(Experiment("ac-table1-const-tune", VERSION, configs.const_tune_configs, ac_run,
                                  "ActCoolR Table 1: the constant LR tuned on a validation split (for a fair "
-                                 "ActCoolLR vs constant LR)", check))
+                                 "ActCoolLR vs constant LR)", check, plan=plan_run))
 CONST_BEST = register(Experiment("ac-table1-const-best", VERSION, const_best_configs, ac_run,
                                  "ActCoolR Table 1: the constant LR at its validated value, every seed", check,
-                                 needs=("ac-table1-const-tune",)))
+                                 needs=("ac-table1-const-tune",), plan=plan_run))

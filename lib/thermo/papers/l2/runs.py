@@ -40,6 +40,7 @@ Records keep the keys the chapter's :mod:`~thermo.papers.l2.analysis` reads (``e
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -47,7 +48,7 @@ import torch
 
 from thermo import data, l2, models, ntk, train
 from thermo.errors import ConfigError
-from thermo.experiments import Experiment, register
+from thermo.experiments import Experiment, RunPlan, Work, evaluations, register, torch_plan
 from thermo.papers.l2 import configs
 from thermo.results import config_hash
 
@@ -129,11 +130,56 @@ def compute_tstar(config: dict) -> dict:
                          peak_at_end=peak.index >= len(curves["eval_steps"]) - 2)
 
 
+# --- what a run computes (python -m thermo cost; tests/test_paper_configs.py) ---------------------------
+
+def _sizes(config: dict, n_val: int = 0) -> tuple[int, int]:
+    """(training examples, test examples) of :func:`split` (or :func:`split_val`, which also holds
+    out ``n_val``), without loading: mnist-5k's test set is every digit outside the training (and
+    validation) sets."""
+    ds = data.shape(config["dataset"])
+    if config["dataset"] != "mnist-5k":
+        return config["n_train"] or ds.n_train, config.get("n_test") or ds.n_test
+    rest = ds.n_train - config["n_train"] - n_val + ds.n_test
+    return config["n_train"], min(config.get("n_test") or rest, rest)
+
+
+def _fc_build(config: dict):
+    ds = data.shape(config["dataset"])
+    return functools.partial(build_model, config, ds.in_shape, ds.num_classes), ("l2-fc3", ds.name, config["width"])
+
+
+def _full_batch_config(config: dict, n_train: int, weight_decay: float) -> train.TrainConfig:
+    """The TrainConfig of :func:`_autol2_fc` and :func:`_val_fit`'s FC runs: ``steps`` full-batch
+    steps, scored at log-spaced steps and at the end."""
+    steps = config["steps"]
+    return train.TrainConfig.from_config(
+        config, epochs=steps, lr=config["eta"], batch_size=n_train, momentum=0.0, weight_decay=weight_decay,
+        schedule="constant", eval_every=steps, eval_batch_size=4096,
+        eval_steps=train.log_spaced_steps(steps, config["per_decade"]))
+
+
+def plan_tstar(config: dict) -> RunPlan:
+    """:func:`compute_tstar`'s run: the FC network, plain SGD (full batch unless ``batch_size``),
+    scored at log-spaced steps and at the end."""
+    ds = data.shape(config["dataset"])
+    n_train, n_test = _sizes(config)
+    batch = config.get("batch_size") or n_train
+    per_epoch = -(-n_train // batch)
+    epochs = -(-config["steps"] // per_epoch)
+    tcfg = train.TrainConfig.from_config(
+        config, epochs=epochs, lr=config["eta"], batch_size=batch, momentum=0.0, weight_decay=config["lam"],
+        schedule="constant", eval_every=epochs, eval_batch_size=4096,
+        eval_steps=train.log_spaced_steps(epochs * per_epoch, config["per_decade"]))
+    build, key = _fc_build(config)
+    return torch_plan(build, key, ds.in_shape, ds.num_classes, tcfg, n_train, n_test)
+
+
 TSTAR = register(Experiment("l2-tstar", VERSION, configs.tstar_configs, compute_tstar,
-                            "L2 Fig. 2: time to peak test accuracy over (eta, lambda), FC on 512 MNIST", check))
+                            "L2 Fig. 2: time to peak test accuracy over (eta, lambda), FC on 512 MNIST", check,
+                            plan=plan_tstar))
 NARROW = register(Experiment("l2-narrow", VERSION, configs.narrow_configs, compute_tstar,
                              "L2 Fig. S7: where the law fails, a narrow FC network (width 64) on Fashion-MNIST",
-                             check))
+                             check, plan=plan_tstar))
 
 
 # --- AutoL2 (Algorithm 1) against fixed lambda -----------------------------------------------------
@@ -188,8 +234,35 @@ def compute_autol2(config: dict) -> dict:
     return _autol2_fc(config) if config["setup"] == "fc3" else _autol2_conv(config)
 
 
+def _conv_plan(config: dict, n_train: int, n_eval: int, weight_decay: float, **extra) -> RunPlan:
+    """The ConvNet runs of ``l2-autol2`` and ``l2-autol2-val``: plain SGD, scored every epoch."""
+    ds = data.shape(config["dataset"])
+    tcfg = train.TrainConfig.from_config(config, lr=config["eta"], momentum=0.0, schedule="constant",
+                                         weight_decay=weight_decay)
+
+    def build():
+        return models.build("convnet", ds.in_shape, ds.num_classes, width=config["width"])
+
+    return torch_plan(build, ("l2-convnet", ds.name, config["width"]), ds.in_shape, ds.num_classes, tcfg, n_train,
+                      n_eval, **extra)
+
+
+def plan_autol2(config: dict) -> RunPlan:
+    """:func:`compute_autol2`'s run: the FC network full batch or the ConvNet (AutoL2 only changes
+    the weight decay: no extra pass)."""
+    start = config["l2_start"] if config["method"] == "autol2" else config["lam"]
+    n_train, n_test = _sizes(config)
+    if config["setup"] != "fc3":
+        return _conv_plan(config, n_train, n_test, start)
+    ds = data.shape(config["dataset"])
+    build, key = _fc_build(config)
+    return torch_plan(build, key, ds.in_shape, ds.num_classes, _full_batch_config(config, n_train, start), n_train,
+                      n_test)
+
+
 AUTOL2 = register(Experiment("l2-autol2", VERSION, configs.autol2_configs, compute_autol2,
-                             "L2 Figs. S9-S11: AutoL2 against fixed L2 without an LR schedule", check_autol2))
+                             "L2 Figs. S9-S11: AutoL2 against fixed L2 without an LR schedule", check_autol2,
+                             plan=plan_autol2))
 
 
 
@@ -289,9 +362,26 @@ def compute_autol2_val(config: dict) -> dict:
         l2=res.step_history.get("l2", [])[::10 if per_step else 1], decays=auto.decays if auto else [])
 
 
+def plan_autol2_val(config: dict) -> RunPlan:
+    """:func:`compute_autol2_val`'s run: trained as in ``l2-autol2``, scored on the validation split
+    (the loop's evaluations) and on the test set at the same points (:class:`TestAlongside`)."""
+    n_val = config["n_val"]
+    n_train, n_test = _sizes(config, n_val)
+    wd = config["l2_start"] if config["method"] == "autol2" else config["lam"]
+    if config["setup"] != "fc3":
+        tcfg = train.TrainConfig.from_config(config, lr=config["eta"], momentum=0.0, schedule="constant")
+        tests = evaluations(tcfg, -(-n_train // tcfg.batch_size))
+        return _conv_plan(config, n_train, n_val, wd, forward_examples=tests * n_test)
+    ds = data.shape(config["dataset"])
+    build, key = _fc_build(config)
+    tcfg = _full_batch_config(config, n_train, wd)
+    return torch_plan(build, key, ds.in_shape, ds.num_classes, tcfg, n_train, n_val,
+                      forward_examples=len(tcfg.eval_steps) * n_test)
+
+
 AUTOL2_VAL = register(Experiment("l2-autol2-val", VAL_VERSION, configs.autol2_val_configs, compute_autol2_val,
                                  "L2 Figs. S9-S11, fair: AutoL2 against the fixed lambda picked on a validation "
-                                 "split (extended grid)", check_autol2_val))
+                                 "split (extended grid)", check_autol2_val, plan=plan_autol2_val))
 
 # --- the kernel side: Theorem 1 and eq. 1 (JAX) ----------------------------------------------------
 
@@ -363,9 +453,71 @@ def kernel_decay(config: dict) -> dict:
             "predicted_rate": 2.0 * (config["k"] - 1) * config["lam"]}
 
 
+def _examples(n: int, in_dim: int, concrete: bool = False):
+    """``n`` inputs and +-1 labels as :func:`even_odd` gives them: standard normal numbers
+    (``concrete``) or their shapes (for XLA's cost analysis)."""
+    import jax
+    import jax.numpy as jnp
+
+    if not concrete:
+        return jax.ShapeDtypeStruct((n, in_dim), jnp.float32), jax.ShapeDtypeStruct((n, 1), jnp.float32)
+    rng = np.random.default_rng(0)
+    return (jnp.asarray(rng.standard_normal((n, in_dim)), dtype=jnp.float32),
+            jnp.asarray(rng.choice([-1.0, 1.0], (n, 1)), dtype=jnp.float32))
+
+
+def _in_dim(config: dict) -> int:
+    return (28 // config["pool"]) ** 2
+
+
+def _kernel_step(widths, config: dict, n: int, concrete: bool = False, seed: int = 0):
+    """One step of :func:`thermo.ntk.gd` on the logistic loss with L2 for the bias-free network of
+    ``widths``: ``(step, (params, x, y))``."""
+    apply_fn, params = _network(widths, seed, _in_dim(config))
+    return ntk.gd_step(apply_fn, logistic, config["eta"], config["lam"]), (params, *_examples(n, _in_dim(config),
+                                                                                              concrete))
+
+
+def _kernel_forward(widths, config: dict, n: int):
+    apply_fn, params = _network(widths, 0, _in_dim(config))
+    return apply_fn, (params, _examples(n, _in_dim(config))[0])
+
+
+def _empirical_ntk(widths, config: dict, n1: int, n2: int):
+    """:func:`thermo.ntk.empirical_ntk` between ``n1`` and ``n2`` examples (Jacobian contraction)."""
+    apply_fn, params = _network(widths, 0, _in_dim(config))
+    x1, x2 = _examples(n1, _in_dim(config))[0], _examples(n2, _in_dim(config))[0]
+    return (lambda p, a, b: ntk.empirical_ntk(apply_fn, p, a, b)), (params, x1, x2)
+
+
+def _kernel_work(widths, config: dict, n: int, steps: int, forwards: float) -> list:
+    """A gradient-descent run of the network of ``widths``: ``steps`` steps and ``forwards`` forward
+    passes on the ``n`` training examples."""
+    key = ("l2-kernel-net", tuple(widths), _in_dim(config), n)
+    return [Work("gd step", (*key, "step"), functools.partial(_kernel_step, widths, config, n), steps),
+            Work("forward", (*key, "forward"), functools.partial(_kernel_forward, widths, config, n), forwards)]
+
+
+def _kernel_records(steps: int, linear_points: int) -> int:
+    """How many steps :func:`kernel_decay` and :func:`eq1_dynamics` record (log-spaced and linear)."""
+    return len({0, *train.log_spaced_steps(steps, 20), *np.linspace(0, steps, linear_points).astype(int).tolist()})
+
+
+def plan_decay(config: dict) -> RunPlan:
+    """:func:`kernel_decay`'s run: ``steps`` full-batch steps; at every recorded step the loss and
+    the outputs on the training set and the empirical NTK on the probe."""
+    widths = [config["width"]] * (config["k"] - 1)
+    records, n, probe = _kernel_records(config["steps"], 21), config["n_train"], config["probe"]
+    work = _kernel_work(widths, config, n, config["steps"], 2 * records)
+    work.append(Work("empirical NTK", ("l2-ntk", tuple(widths), _in_dim(config), probe, probe),
+                     functools.partial(_empirical_ntk, widths, config, probe, probe), records))
+    return RunPlan("jax", steps=config["steps"], jax_step=functools.partial(_kernel_step, widths, config,
+                                                                            concrete=True), jax_work=tuple(work))
+
+
 DECAY = register(Experiment("l2-kernel-decay", DECAY_VERSION, configs.decay_configs, kernel_decay,
                             "L2 Theorem 1: the NTK of a k-homogeneous network decays as exp(-2(k-1) lambda t)",
-                            check_decay))
+                            check_decay, plan=plan_decay))
 
 
 def check_eq1(config: dict) -> None:
@@ -409,5 +561,25 @@ def eq1_dynamics(config: dict) -> dict:
     return out
 
 
+def plan_eq1(config: dict) -> RunPlan:
+    """:func:`eq1_dynamics`: the empirical NTK of the kernel network on the training and test
+    examples (in blocks of 100, as ``batch_size=100`` computes it), then ``steps`` full-batch steps of
+    the wide network with the outputs on both sets at every recorded step. Eq. 1's integration (an
+    ODE on a 400 x 200 kernel, well under a GFLOP) is not counted."""
+    n, m = config["n_train"], config["n_test"]
+    blocks = math.ceil((n + m) / 100) ** 2
+    kernel = [config["kernel_width"]]
+    work = _kernel_work([config["wide_width"]], config, n, config["steps"], 2 * _kernel_records(config["steps"], 41))
+    work += [Work("forward, test", ("l2-kernel-net", (config["wide_width"],), _in_dim(config), m, "forward"),
+                  functools.partial(_kernel_forward, [config["wide_width"]], config, m),
+                  _kernel_records(config["steps"], 41)),
+             Work("empirical NTK (100 x 100 block)", ("l2-ntk", tuple(kernel), _in_dim(config), 100, 100),
+                  functools.partial(_empirical_ntk, kernel, config, 100, 100), blocks)]
+    step = functools.partial(_kernel_step, [config["wide_width"]], config, concrete=True)
+    return RunPlan("jax", steps=config["steps"], jax_step=step, jax_work=tuple(work),
+                   note="eq. 1's ODE integration not counted (tiny)")
+
+
 EQ1 = register(Experiment("l2-eq1", EQ1_VERSION, configs.eq1_configs, eq1_dynamics,
-                          "L2 Fig. 5(c): eq. 1 with an empirical NTK (k = 1, 2) against a wide network", check_eq1))
+                          "L2 Fig. 5(c): eq. 1 with an empirical NTK (k = 1, 2) against a wide network", check_eq1,
+                          plan=plan_eq1))

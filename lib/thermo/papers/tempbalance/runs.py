@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import math
 import time
 import warnings
 
@@ -43,7 +44,7 @@ from tqdm import tqdm
 
 from thermo import claims, data, htsr, models, train
 from thermo.errors import ConfigError
-from thermo.experiments import Experiment, register
+from thermo.experiments import Experiment, RunPlan, register, torch_plan
 from thermo.papers.tempbalance import configs
 from thermo.papers.tempbalance.configs import ARCHS, COMPARE_SEEDS, METHODS, SNR_TUNE_GRID, TUNE_GRID
 from thermo.results import canonical_json, config_hash
@@ -155,10 +156,37 @@ def esd_fits(config: dict) -> dict:
     return out
 
 
+# --- what a run computes (python -m thermo cost; tests/test_paper_configs.py) ---------------------------
+
+def plan_s_vs_alpha(config: dict) -> RunPlan:
+    """No training: per size M two Haar-random orthogonal matrices (QR of a Gaussian, about 4/3 M^3
+    each), then per s the product U diag V^T (2 M^3), the Gram matrix (2 M^3) and its eigenvalues
+    (about 4/3 M^3 for a symmetric eigensolver without vectors), in float64."""
+    n_s = len(config["s_values"])
+    flops = sum(2 * 4 / 3 * m**3 + n_s * (2 + 2 + 4 / 3) * m**3 for m in map(int, config["sizes"]))
+    return RunPlan("analysis", extra_flops=lambda model: flops, precision="float64",
+                   note="no training: synthetic spectra (QR, products and eigensolvers, closed form)")
+
+
+def plan_esd_fits(config: dict) -> RunPlan:
+    """:func:`esd_fits`'s run: the network trained with cosine annealing, scored every epoch."""
+    ds = data.shape(config["dataset"])
+
+    def build():
+        return models.build(config["model"], ds.in_shape, ds.num_classes, width=config["width"])
+
+    return torch_plan(build, ("tb", config["model"], ds.name, config["width"]), ds.in_shape, ds.num_classes,
+                      train.TrainConfig.from_config(config, schedule="cosine"), config["n_train"] or ds.n_train,
+                      config["n_test"] or ds.n_test,
+                      note="the ESD fits after training (eigensolvers, WeightWatcher, powerlaw) are not counted")
+
+
 register(Experiment("tb-s-vs-alpha", S_VS_ALPHA_VERSION, configs.s_vs_alpha_configs, s_vs_alpha,
-                    "TempBalance Fig. 9: s = 1/(alpha - 1) on synthetic power-law spectra", check_s_vs_alpha))
+                    "TempBalance Fig. 9: s = 1/(alpha - 1) on synthetic power-law spectra", check_s_vs_alpha,
+                    plan=plan_s_vs_alpha))
 register(Experiment("tb-esd-fits", ESD_FITS_VERSION, configs.esd_fits_configs, esd_fits,
-                    "TempBalance Fig. 1 analogue: ESDs and Hill fits of a trained network", check_esd_fits))
+                    "TempBalance Fig. 1 analogue: ESDs and Hill fits of a trained network", check_esd_fits,
+                    plan=plan_esd_fits))
 
 
 # --- chapter 2: one training run ------------------------------------------------------------------
@@ -326,23 +354,92 @@ def compare_configs(profile: str) -> list[dict]:
     return out
 
 
+# --- what a training run computes (python -m thermo cost; tests/test_paper_configs.py) ----------------
+
+def balancing_flops(model, tuned) -> float:
+    """One TempBalance balancing (:meth:`thermo.tempbalance.TempBalance.metrics`), closed form: per
+    tuned layer and per slice of its weight (m x n, n the smaller side), the Gram matrix (2 m n^2)
+    and its eigenvalues (about 4/3 n^3, a symmetric eigensolver without vectors)."""
+    modules = dict(model.named_modules())
+    total = 0.0
+    for name in tuned:
+        out, inp, *kernel = modules[name].weight.shape
+        big, small = max(out, inp), min(out, inp)
+        total += math.prod(kernel) * (2 * big * small**2 + 4 / 3 * small**3)
+    return total
+
+
+def snr_flops_per_step(model) -> float:
+    """SNR's power iteration per step (:class:`thermo.tempbalance.SpectralNormRegularizer`, one
+    iteration): two matrix-vector products (4 m n) and the rank-one gradient term (2 m n) per weight."""
+    return 6.0 * sum(p.numel() for p in model.parameters() if p.ndim > 1)
+
+
+def _run_sizes(config: dict) -> tuple[int, int, int]:
+    """(training examples, examples scored at every evaluation, examples scored once at the end) of
+    :func:`tb_run`, from :func:`run_data`'s rules."""
+    ds = data.shape(config["dataset"])
+    n_test = config["n_test"] or ds.n_test
+    n_val = config.get("n_val")
+    if n_val:
+        return config["n_train"] or ds.n_train - n_val, n_val, n_test
+    return config["n_train"] or ds.n_train, n_test, 0
+
+
+def _tempbalance(model, config: dict) -> TempBalance:
+    return TempBalance(model, config["s1"], config["s2"], metric=config["metric"], every=config["every"])
+
+
+def plan_run(config: dict) -> RunPlan:
+    """:func:`tb_run`'s run: the network, TempBalance's parameter groups for TB methods, the
+    balancing's eigensolvers and SNR's power iterations (closed forms)."""
+    ds = data.shape(config["dataset"])
+    cfg = train_config(config)
+    n_train, n_eval, final = _run_sizes(config)
+    steps = cfg.epochs * math.ceil(n_train / cfg.batch_size)
+    method = config["method"]
+
+    def build():
+        return models.build(config["model"], ds.in_shape, ds.num_classes, width=config["width"])
+
+    def optimizer(model):
+        if "tb" in method:
+            return train.make_optimizer(_tempbalance(model, config).param_groups(config["weight_decay"]), cfg)
+        return train.make_optimizer(model, cfg)
+
+    def extra(model) -> float:
+        flops = 0.0
+        if "tb" in method:
+            applies = 1 + (cfg.epochs if config["every"] == "epoch" else steps // config["every"])
+            flops += applies * balancing_flops(model, _tempbalance(model, config).tuned)
+        if "snr" in method:
+            flops += steps * snr_flops_per_step(model)
+        return flops
+
+    return torch_plan(build, ("tb", config["model"], ds.name, config["width"]), ds.in_shape, ds.num_classes, cfg,
+                      n_train, n_eval, forward_examples=final, optimizer=optimizer, extra_flops=extra,
+                      note="TB's eigensolvers and SNR's power iterations: closed forms" if method != "cal" else "")
+
+
 register(Experiment("tb-fig3-main", VERSION, configs.fig3_configs, tb_run,
-                    "TempBalance Fig. 3 / Table 1: CAL vs SNR vs TB vs TB+SNR (and the tuning grids)", check))
+                    "TempBalance Fig. 3 / Table 1: CAL vs SNR vs TB vs TB+SNR (and the tuning grids)", check,
+                    plan=plan_run))
 register(Experiment("tb-cal-tune", VERSION, configs.tune_configs, tb_run,
-                    "CAL's initial learning rate tuned on a validation split (for a fair TB vs CAL)", check))
+                    "CAL's initial learning rate tuned on a validation split (for a fair TB vs CAL)", check,
+                    plan=plan_run))
 register(Experiment("tb-vs-cal", VERSION, compare_configs, tb_run,
                     "TB vs CAL at its validated learning rate, 10 seeds per model (powered for ~0.4 pt)", check,
-                    needs=("tb-cal-tune",)))
+                    needs=("tb-cal-tune",), plan=plan_run))
 register(Experiment("tb-snr-tune", VERSION, configs.snr_tune_configs, tb_run,
-                    "SNR's lambda_sr tuned on a validation split (for a fair SNR baseline)", check))
+                    "SNR's lambda_sr tuned on a validation split (for a fair SNR baseline)", check, plan=plan_run))
 register(Experiment("tb-excess", VERSION, configs.excess_configs, tb_run,
                     "TB driven by alpha minus a random matrix's alpha of the same shape (beyond the paper), the "
-                    "seeds of tb-vs-cal", check))
+                    "seeds of tb-vs-cal", check, plan=plan_run))
 register(Experiment("tb-fig5-lr", VERSION, configs.fig5_configs, tb_run,
-                    "TempBalance Fig. 5: TB against CAL over the initial learning rate", check))
+                    "TempBalance Fig. 5: TB against CAL over the initial learning rate", check, plan=plan_run))
 register(Experiment("tb-fig6-width", VERSION, configs.fig6_configs, tb_run,
-                    "TempBalance Fig. 6: TB against CAL at three widths", check))
+                    "TempBalance Fig. 6: TB against CAL at three widths", check, plan=plan_run))
 register(Experiment("tb-fig7-metric", VERSION, configs.fig7_configs, tb_run,
-                    "TempBalance Fig. 7: TB driven by other HT-SR metrics", check))
+                    "TempBalance Fig. 7: TB driven by other HT-SR metrics", check, plan=plan_run))
 register(Experiment("tb-every", VERSION, configs.every_configs, tb_run,
-                    "TempBalance every N steps instead of every epoch (cost and effect)", check))
+                    "TempBalance every N steps instead of every epoch (cost and effect)", check, plan=plan_run))

@@ -26,6 +26,7 @@ torch (minibatch SGD with the beta cross-entropy as the loss of ``thermo.train.f
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -33,7 +34,7 @@ import torch
 
 from thermo import claims, data, models, softmax, train
 from thermo.errors import ConfigError
-from thermo.experiments import Experiment, register
+from thermo.experiments import Experiment, RunPlan, Work, register, torch_plan
 
 from . import analysis, configs
 from .networks import as_inputs, check_architecture, fmnist_flat, infinite_width_kernel_fn, network
@@ -111,14 +112,96 @@ def run_gd(config: dict) -> dict:
     return {**out, "status": "ok"}
 
 
+# --- what a JAX run computes (python -m thermo cost; tests/test_paper_configs.py) ------------------------
+
+def _in_dim(config: dict) -> int:
+    """Inputs per example of :func:`.networks.fmnist_flat`: 28 x 28 images average-pooled by ``pool``."""
+    return (28 // config["pool"]) ** 2
+
+
+def _examples(config: dict, n: int, concrete: bool = False):
+    """``n`` inputs in the layout the network of ``config`` takes, and integer labels: standard
+    normal numbers (``concrete``) or only their shapes (what XLA's cost analysis needs)."""
+    import jax
+    import jax.numpy as jnp
+
+    dim = _in_dim(config)
+    side = math.isqrt(dim)
+    shape = (n, side, side, 1) if check_architecture(config) == "cnn" else (n, dim)
+    dtype = jnp.result_type(float)  # float64 once enabled (the runs compute in float64)
+    if not concrete:
+        return jax.ShapeDtypeStruct(shape, dtype), jax.ShapeDtypeStruct((n,), jnp.int32)
+    rng = np.random.default_rng(0)
+    return jnp.asarray(rng.standard_normal(shape), dtype=dtype), jnp.asarray(rng.integers(0, 10, n), dtype=jnp.int32)
+
+
+def _model(config: dict, linearized: bool = False):
+    """(apply_fn, params) of the run's correlated network, or of its linearization."""
+    apply_fn, params = network({"c": 0.0, **config}, _in_dim(config))
+    if linearized:
+        from thermo.nt_compat import neural_tangents
+
+        apply_fn = neural_tangents().linearize(apply_fn, params)
+    return apply_fn, params
+
+
+def _gd_step(config: dict, n: int, concrete: bool = False, linearized: bool = False):
+    """One full-batch step of :func:`run_gd`'s gradient descent (``thermo.ntk.gd_step``) on ``n``
+    examples at eta = eta_tilde / beta^2: ``(step, (params, x, y))``."""
+    from thermo import ntk
+
+    apply_fn, params = _model(config, linearized)
+    beta = config["beta"]
+    step = ntk.gd_step(apply_fn, lambda z, t: softmax.beta_cross_entropy(z, t, beta),
+                       config.get("eta_tilde", 1.0) / beta**2)
+    return step, (params, *_examples(config, n, concrete))
+
+
+def _forward(config: dict, n: int, linearized: bool = False):
+    apply_fn, params = _model(config, linearized)
+    return apply_fn, (params, _examples(config, n)[0])
+
+
+def _net_key(config: dict) -> tuple:
+    return (check_architecture(config), config["width"], config["depth"], config["activation"], _in_dim(config))
+
+
+def _step_work(config: dict, n: int, times: float, linearized: bool = False) -> Work:
+    name = "gd step" + (", linearized" if linearized else "")
+    return Work(name, ("tc-step", *_net_key(config), n, linearized),
+                functools.partial(_gd_step, config, n, linearized=linearized), times)
+
+
+def _forward_work(config: dict, n: int, times: float, linearized: bool = False) -> Work:
+    name = "forward" + (", linearized" if linearized else "")
+    return Work(name, ("tc-forward", *_net_key(config), n, linearized),
+                functools.partial(_forward, config, n, linearized=linearized), times)
+
+
+def plan_gd(config: dict) -> RunPlan:
+    """:func:`run_gd`'s run: ``steps`` full-batch steps of the network (and of its linearization),
+    and at every recorded step the loss on the training set and the outputs on both sets (for
+    both models); with ``timescales`` eq. 7's kernel-vector product, counted as one more step."""
+    n, m, records = config["n_train"], config["n_test"], len(_recorded_steps(config))
+    linear = config.get("linearized", True)
+    extra_step = 1 if linear and config.get("timescales") else 0
+    work = [_step_work(config, n, config["steps"] + extra_step), _forward_work(config, n, 2 * records),
+            _forward_work(config, m, records)]
+    if linear:
+        work += [_step_work(config, n, config["steps"], True), _forward_work(config, n, records, True),
+                 _forward_work(config, m, records, True)]
+    return RunPlan("jax", steps=config["steps"], jax_step=functools.partial(_gd_step, config, concrete=True),
+                   jax_work=tuple(work), precision="float64")
+
+
 register(Experiment("tc-fig1-collapse", VERSION, configs.collapse_configs, run_gd,
                     "Temperature check Fig. 1: beta and eta varied at fixed eta*beta^2, network vs linearized",
-                    check_jax))
+                    check_jax, plan=plan_gd))
 register(Experiment("tc-timescales", VERSION, configs.timescale_configs, run_gd,
-                    "Temperature check Figs. 2-3: tau_z and tau_nl over beta and ||Z0||", check_jax))
+                    "Temperature check Figs. 2-3: tau_z and tau_nl over beta and ||Z0||", check_jax, plan=plan_gd))
 register(Experiment("tc-fig5-phase-plane", VERSION, configs.phase_configs, run_gd,
                     "Temperature check Fig. 5: the (beta, ||Z0||) phase plane at the best of eta = f / beta",
-                    check_jax))
+                    check_jax, plan=plan_gd))
 
 
 # --- Fig. 3, the why: how the non-linear part of one step grows with the step's size (JAX) -------------
@@ -151,9 +234,39 @@ def run_step_scaling(config: dict) -> dict:
     return {"status": "ok", **out, "first_order": float(np.linalg.norm(np.asarray(first)))}
 
 
+def _jvp(config: dict, n: int, second: bool = False):
+    """``jax.jvp`` of the network's outputs along a direction of the parameters' shape (or a jvp of
+    that jvp, ``second``): what :func:`thermo.softmax.nonlinear_remainder` computes."""
+    import jax
+
+    apply_fn, params = _model(config)
+
+    def f(p, x):
+        return apply_fn(p, x)
+
+    def first(p, d, x):
+        return jax.jvp(lambda q: f(q, x), (p,), (d,))[1]
+
+    def twice(p, d, x):
+        return jax.jvp(lambda q: first(q, d, x), (p,), (d,))[1]
+
+    return (twice if second else first), (params, params, _examples(config, n)[0])
+
+
+def plan_step_scaling(config: dict) -> RunPlan:
+    """:func:`run_step_scaling`: one gradient (counted as a step), two jvps, a jvp of a jvp and a
+    forward pass per step size, on the training set; no training."""
+    n, key = config["n_train"], _net_key(config)
+    work = (_step_work(config, n, 1), _forward_work(config, n, len(config["steps"])),
+            Work("jvp", ("tc-jvp", *key, n), functools.partial(_jvp, config, n), 2),
+            Work("jvp of a jvp", ("tc-jvp2", *key, n), functools.partial(_jvp, config, n, True), 1))
+    return RunPlan("analysis", jax_step=functools.partial(_gd_step, config, concrete=True), jax_work=work,
+                   precision="float64", note="no training: one gradient and the remainders along it")
+
+
 register(Experiment("tc-nl-step-scaling", VERSION, configs.step_scaling_configs, run_step_scaling,
                     "Temperature check Fig. 3: the non-linear remainder of one step against its size, ReLU and Erf",
-                    check_step_scaling))
+                    check_step_scaling, plan=plan_step_scaling))
 
 
 # --- Figs. 4 and 6: minibatch SGD with the beta cross-entropy (torch) ----------------------------------
@@ -242,21 +355,37 @@ def val_sweep_configs(profile: str) -> list[dict]:
     return configs.val_sweep_configs_at(profile, eta0)
 
 
+def plan_beta_run(config: dict) -> RunPlan:
+    """:func:`run_beta_run`'s run: the network with SGD on the beta cross-entropy, every epoch (or
+    ``eval_every``) scored, and with ``n_val`` the test set once at the end."""
+    ds = data.shape(config["dataset"])
+    n_val = config.get("n_val")
+
+    def build():
+        return build_model(config, ds.in_shape, ds.num_classes)
+
+    return torch_plan(build, ("tc", config["model"], ds.name, config["width"], config.get("batchnorm")), ds.in_shape,
+                      ds.num_classes, _train_config(config), config["n_train"] or ds.n_train - (n_val or 0),
+                      n_val or ds.n_test, forward_examples=ds.n_test if n_val else 0,
+                      loss=softmax.torch_beta_loss(config["beta"]))
+
+
 register(Experiment("tc-fig4-eta-star", VERSION, configs.eta_star_configs, run_beta_run,
                     "Temperature check Fig. 4: test accuracy over a learning-rate grid centred on eta0 / beta",
-                    check_beta_run))
+                    check_beta_run, plan=plan_beta_run))
 register(Experiment("tc-fig6-tune", VERSION, configs.tune_configs, run_beta_run,
                     "Temperature check Sec. 3.4, step 1: the learning rate at beta = 1, ConvNet with and without "
-                    "BatchNorm", check_beta_run))
+                    "BatchNorm", check_beta_run, plan=plan_beta_run))
 register(Experiment("tc-fig6-beta-sweep", VERSION, beta_sweep_configs, run_beta_run,
                     "Temperature check Fig. 6: test accuracy against beta at eta_0 / beta, ConvNet with and without "
-                    "BatchNorm, several seeds", check_beta_run, needs=("tc-fig6-tune",)))
+                    "BatchNorm, several seeds", check_beta_run, needs=("tc-fig6-tune",), plan=plan_beta_run))
 register(Experiment("tc-fig6-val-tune", VERSION, configs.val_tune_configs, run_beta_run,
                     "Temperature check Sec. 3.4, step 1 on a validation split: eta0 at beta = 1, ConvNet with and "
-                    "without BatchNorm", check_beta_run))
+                    "without BatchNorm", check_beta_run, plan=plan_beta_run))
 register(Experiment("tc-fig6-val-sweep", VERSION, val_sweep_configs, run_beta_run,
                     "Temperature check Fig. 6 as paired comparisons: beta < 1 without BatchNorm, beta = 10 with it, "
-                    "against beta = 1 at the validated eta0, 20 seeds", check_beta_run, needs=("tc-fig6-val-tune",)))
+                    "against beta = 1 at the validated eta0, 20 seeds", check_beta_run, needs=("tc-fig6-val-tune",),
+                    plan=plan_beta_run))
 
 
 # --- Fig. 7 (App. C): tau_z against the infinite-width kernel's prediction (JAX) -----------------------
@@ -303,9 +432,26 @@ def run_ntk_pred(config: dict) -> dict:
     return {"status": "ok", "rows": rows}
 
 
+def _kernel(config: dict, n: int):
+    """The architecture's infinite-width NTK on ``n`` examples (neural-tangents' closed-form ``kernel_fn``)."""
+    kernel_fn = infinite_width_kernel_fn(config)
+    return (lambda x: kernel_fn(x, x, "ntk")), (_examples(config, n)[0],)
+
+
+def plan_ntk_pred(config: dict) -> RunPlan:
+    """:func:`run_ntk_pred`: the infinite-width NTK on the training set, then per c one
+    gradient-descent step with the outputs before and after it (a loss and an output pass each)."""
+    n, cs = config["n_train"], len(config["cs"])
+    one = {**config, "c": config["cs"][0]}
+    work = (Work("infinite-width NTK", ("tc-kernel", *_net_key(one), n), functools.partial(_kernel, one, n), 1),
+            _step_work(one, n, cs), _forward_work(one, n, 4 * cs))
+    return RunPlan("jax", steps=cs, jax_step=functools.partial(_gd_step, one, concrete=True), jax_work=work,
+                   precision="float64", note="one step per c from each initialization")
+
+
 register(Experiment("tc-fig7-ntk", VERSION, configs.ntk_pred_configs, run_ntk_pred,
                     "Temperature check Fig. 7 / App. C: tau_z of wide networks against the infinite-width NTK",
-                    check_ntk_pred))
+                    check_ntk_pred, plan=plan_ntk_pred))
 
 
 # --- App. A.3: the conditioning of the linearized dynamics against beta (JAX) ---------------------------
@@ -340,6 +486,28 @@ def run_conditioning(config: dict) -> dict:
             "z_norm_base": float(np.linalg.norm(z))}
 
 
+def _mlp_kernel(config: dict, n: int):
+    """The MLP's infinite-width NTK on ``n`` examples, as :func:`run_conditioning` builds it."""
+    from thermo import ntk
+
+    kernel_fn = ntk.mlp([config["width"]] * config["depth"], 10, config["activation"])[2]
+    return (lambda x: kernel_fn(x, x, "ntk")), (_examples(config, n)[0],)
+
+
+def plan_conditioning(config: dict) -> RunPlan:
+    """:func:`run_conditioning`: no training; the NTK and one forward pass on the training set
+    (XLA), then per beta the eigenvalues of the N (K - 1) square matrix of App. A.3 (closed form:
+    about 4/3 (9 N)^3 each, plus the Gram products) and those of the kernel."""
+    n, betas = config["n_train"], len(config["betas"])
+    one = {**config, "beta": config["betas"][0]}
+    flops = 4 / 3 * n**3 + betas * (4 / 3 * (9 * n) ** 3 + 2 * 10 * 81 * n**2)
+    work = (Work("infinite-width NTK", ("tc-mlp-kernel", *_net_key(one), n), functools.partial(_mlp_kernel, one, n),
+                 1), _forward_work(one, n, 1))
+    return RunPlan("analysis", jax_step=functools.partial(_gd_step, one, concrete=True), jax_work=work,
+                   extra_flops=lambda model: flops, precision="float64",
+                   note="no training: kernels and eigensolvers (closed form)")
+
+
 register(Experiment("tc-a3-conditioning", VERSION, configs.conditioning_configs, run_conditioning,
                     "Temperature check App. A.3: condition number of the linearized dynamics against beta",
-                    check_conditioning))
+                    check_conditioning, plan=plan_conditioning))
