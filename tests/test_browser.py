@@ -5,13 +5,18 @@ served on localhost and every page of the table of contents is opened. Checked: 
 and no failed requests, every image loaded (natural width > 0), every math block typeset by the
 offline MathJax, every internal link and citation points at a page and anchor that exist, the
 gallery's thumbnails and downloads resolve, every notebook's launch button opens that notebook's
-``.ipynb`` in the repository. Screenshots of the gallery and the report are written to
-``_build/screenshots/`` (build artifacts).
+``.ipynb`` in the repository. Pages a reader can read: every chapter figure is legible where it stands
+(its smallest text, from the figure's manifest, at least ``MIN_FONT_PX`` as displayed), links to its
+full-size file and has its caption's first sentence as alt text; no Python repr on any page; no
+equation clipped. A full-page screenshot of every page goes to ``_build/screenshots/`` (build
+artifacts).
 """
 
 import functools
 import http.server
+import json
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -19,6 +24,9 @@ from urllib.parse import urljoin, urlparse
 
 import pytest
 import yaml
+
+from thermo.figures import MIN_FONT_PX
+from thermo.sphinx_ext import first_sentence, plain_math
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = Path(os.environ["THERMO_SITE"]).resolve() if os.environ.get("THERMO_SITE") else None
@@ -37,6 +45,20 @@ def toc_pages() -> list[str]:
     for part in toc["parts"]:
         pages += [ch["file"] for ch in part["chapters"]]
     return pages
+
+
+def shot_name(doc: str) -> str:
+    """The screenshot's file name: the gallery and the report keep their short names."""
+    return {"book/figures": "gallery", "book/report": "report"}.get(doc, doc.replace("/", "--"))
+
+
+def site_manifests() -> dict:
+    """Every figure manifest the site serves, by the label its chapter gives the figure."""
+    out = {}
+    for path in sorted((SITE / "_static" / "figures").glob("*/*.json")):
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        out[manifest["label"]] = manifest
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -87,12 +109,27 @@ def visited(server, browser):
                       .map(a => a.href),
             downloads: [...document.querySelectorAll('main a[download]')].map(a => a.href),
             launch: [...document.querySelectorAll('a')].map(a => a.href).filter(h => h.includes('colab')),
+            figures: [...document.querySelectorAll('main figure')].filter(f => f.querySelector('img')).map(f => {
+                const img = f.querySelector('img'), link = img.closest('a');
+                return {id: f.id, natural: img.naturalWidth, shown: img.getBoundingClientRect().width,
+                        alt: img.getAttribute('alt') || '', href: link ? link.href : null,
+                        caption: (f.querySelector('figcaption') || {}).innerText || ''};
+            }),
+            prose: (() => {
+                const main = document.querySelector('main').cloneNode(true);
+                main.querySelectorAll('.cell_input, .highlight, pre.literal-block, .thermo-bibtex')
+                    .forEach(e => { if (!e.closest('.cell_output')) e.remove(); });
+                main.querySelectorAll('div.highlight-bibtex').forEach(e => e.remove());
+                return main.innerText;
+            })(),
+            clipped: [...document.querySelectorAll('main div.math, main mjx-container[display="true"]')]
+                .filter(m => m.scrollWidth > m.clientWidth + 1 &&
+                        !['auto', 'scroll'].includes(getComputedStyle(m).overflowX))
+                .map(m => m.textContent.slice(0, 60)),
         })""")
         info["status"], info["errors"], info["url"] = response.status, errors, url
-        if doc in ("book/figures", "book/report"):
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            name = {"book/figures": "gallery", "book/report": "report"}[doc]
-            page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{shot_name(doc)}.png"), full_page=True)
         pages[doc] = info
         page.close()
     return pages
@@ -161,6 +198,60 @@ def test_launch_buttons_open_the_chapter_notebook(visited):
 
 
 def test_screenshots_are_saved(visited):
-    for name in ("gallery", "report"):
-        shot = SHOTS / f"{name}.png"
+    for doc in visited:
+        shot = SHOTS / f"{shot_name(doc)}.png"
         assert shot.is_file() and shot.stat().st_size > 10_000, shot
+
+
+def chapter_figures(visited):
+    return [(doc, f) for doc, info in visited.items() if doc.startswith("notebooks/") for f in info["figures"]]
+
+
+def test_every_chapter_figure_is_legible_where_it_stands(visited):
+    """The smallest text of each figure (its manifest: points and the page image's dpi) times the scale
+    the browser shows the image at (displayed / natural width) must reach MIN_FONT_PX."""
+    manifests = site_manifests()
+    measured = []
+    for doc, fig in chapter_figures(visited):
+        manifest = manifests.get(fig["id"])
+        assert manifest is not None, f"{doc}: figure {fig['id']!r} has no manifest on the site"
+        size = manifest["size"]
+        assert fig["natural"] > 0, f"{doc}: figure {fig['id']} did not load"
+        shown_px = size["min_font_pt"] * size["dpi"] / 72 * fig["shown"] / fig["natural"]
+        measured.append((round(shown_px, 1), fig["id"]))
+        assert shown_px >= MIN_FONT_PX, (
+            f"{doc}: figure {fig['id']} shows its smallest text ({size['min_font_pt']} pt) at {shown_px:.1f} px "
+            f"(shown at {fig['shown']:.0f} of {fig['natural']} px): below {MIN_FONT_PX} px")
+    assert len(measured) >= 20, measured
+
+
+def test_every_chapter_figure_links_its_full_size_file_and_has_alt_text(visited, browser):
+    """Each figure is a link to its full-size PNG, and its alt text is its caption's first sentence
+    (math read out as words), never a file name."""
+    manifests = site_manifests()
+    ctx = browser.new_context()
+    for doc, fig in chapter_figures(visited):
+        assert fig["href"], f"{doc}: figure {fig['id']} is not a link to its full-size file"
+        r = ctx.request.get(fig["href"])
+        assert r.status == 200 and r.headers.get("content-type", "").startswith("image/"), (doc, fig["href"])
+        assert fig["href"].endswith(f"/_static/figures/{manifests[fig['id']]['profile']}/{fig['id']}.png"), fig["href"]
+        expected = plain_math(first_sentence(manifests[fig["id"]]["caption"]))
+        # the same words: Sphinx typesets quotes and Markdown eats some TeX spacing (\\,) in the page's caption
+        assert re.sub(r"\W+", "", fig["alt"]) == re.sub(r"\W+", "", expected), (doc, fig["id"], fig["alt"], expected)
+        assert not any(s in fig["alt"] for s in ("_images", "jupyter_execute", ".png")), (doc, fig["alt"])
+    ctx.close()
+
+
+REPRS = ("{'", "[{", "dtype:", "array(", "<thermo.")
+
+
+def test_no_python_repr_on_any_page(visited):
+    for doc, info in visited.items():
+        found = [(marker, info["prose"][max(0, i - 40):i + 40].replace("\n", " "))
+                 for marker in REPRS for i in [info["prose"].find(marker)] if i >= 0]
+        assert not found, f"{doc}: a Python repr on the page: {found}"
+
+
+def test_no_equation_is_clipped(visited):
+    for doc, info in visited.items():
+        assert not info["clipped"], f"{doc}: equations wider than the column and not scrollable: {info['clipped']}"

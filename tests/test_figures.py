@@ -48,7 +48,7 @@ def test_caption_comes_from_the_run(tmp_root):
 
 def test_caption_reports_runs_that_are_not_ok(tmp_root):
     bad = results.make_record("exp-x", 1, {"lr": 9}, {}, "diverged", "step 3", results.provenance("quick", 0, 1))
-    assert "1 of 2 runs not ok (diverged, ok)" in figures.caption_facts([record(), bad])
+    assert "1 of 2 runs diverged" in figures.caption_facts([record(), bad])
 
 
 @pytest.mark.parametrize("fid", ["Fig 1", "tb_fig", "", "-x"])
@@ -109,3 +109,32 @@ def test_caption_names_the_library_version_without_a_commit(tmp_root):
     assert "code thermo 0.1.0." in figures.caption_facts(rec)
     rec["provenance"].update(git_commit="a" * 40, git_dirty=True)
     assert f"code aaaaaaaaaa+dirty (source {rec['provenance']['source'][:8]})." in figures.caption_facts(rec)
+
+
+def _ticks_figure(width_in: float, fontsize: float, dpi: float = 110):
+    fig, ax = plt.subplots(figsize=(width_in, 3), dpi=dpi)
+    ax.plot([0, 1], [0, 1])
+    ax.tick_params(labelsize=fontsize)
+    ax.set_xlabel("x", fontsize=fontsize + 2)
+    return fig
+
+
+@pytest.mark.parametrize("width,pt,dpi", [(6.0, 10, 110), (12.0, 10, 110), (9.0, 8, 110), (12.0, 14, 150)])
+def test_legibility_is_the_smallest_text_as_the_page_column_shows_it(width, pt, dpi):
+    fig = _ticks_figure(width, pt, dpi)
+    size = figures.legibility(fig)
+    natural = width * dpi  # independent: the browser scales the image down to the column, never up
+    expected = pt * dpi / 72 * min(1.0, figures.COLUMN_PX / natural)
+    assert size["min_font_pt"] == pt and size["dpi"] == dpi
+    assert size["page_font_px"] == pytest.approx(expected, abs=0.01)
+    plt.close(fig)
+
+
+def test_an_illegible_figure_is_refused_with_what_to_do(tmp_root):
+    wide = _ticks_figure(14.0, 9)  # 9 pt on a 14 in figure: 9 * 110/72 * 672/1540 = 6.0 px
+    with pytest.raises(ConfigError, match=r"6\.0 px .* narrower than 9\.3 in"):
+        figures.save(wide, "tb-wide", record(), lead="Too wide")
+    assert not (tmp_root / "book" / "_static" / "figures" / "quick" / "tb-wide.png").exists()
+    pub = figures.save(_ticks_figure(6.0, 9), "tb-narrow", record(), lead="Fits", profile="quick")
+    size = figures.manifests("quick")[0]["size"]
+    assert pub.manifest.is_file() and size["width_in"] == 6.0 and size["page_font_px"] == pytest.approx(13.75)

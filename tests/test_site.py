@@ -70,3 +70,31 @@ def test_every_published_csv_holds_the_plotted_data():
     for m in manifests():
         lines = (folder / m["files"]["csv"]).read_text().splitlines()
         assert len(lines) > 1, f"{m['id']}: its CSV holds only the header"
+
+
+AUTHOR_YEAR = re.compile(r"[A-Z][\w'-]+(?: and [A-Z][\w'-]+| et al\.)?, \d{4}[a-z]?")
+
+
+def test_one_citation_style_author_year_on_every_page():
+    """The References page labels its entries with the author-year words the text cites them by
+    (no alpha codes such as [ZPL+23])."""
+    html = (SITE / "book" / "references.html").read_text(encoding="utf-8")
+    labels = re.findall(r'<span class="fn-bracket">\[</span>([^<]*)<span class="fn-bracket">\]</span>', html)
+    assert len(labels) >= 8, labels
+    assert all(AUTHOR_YEAR.fullmatch(label) for label in labels), labels
+    cited = set()
+    for page in (SITE / "notebooks").rglob("*.html"):
+        cited |= set(re.findall(r'references\.html#[^"]*"[^>]*>([^<]+)</a>', page.read_text(encoding="utf-8")))
+    texts = {c.strip() for c in cited}
+    assert texts and texts <= set(labels), texts - set(labels)  # the text's words are the References' labels
+
+
+def test_the_gallery_is_in_book_order_and_links_every_manifest():
+    html = (SITE / "book" / "figures.html").read_text(encoding="utf-8")
+    shown = re.findall(r'_static/figures/\w+/([a-z0-9-]+)\.json">manifest</a>', html)
+    assert sorted(shown) == sorted(m["id"] for m in manifests())
+    chapters = [c for c in re.findall(r"file:\s*(\S+)", (ROOT / "_toc.yml").read_text()) if c.startswith("notebooks/")]
+    rank = {c: i for i, c in enumerate(chapters)}
+    chapter_of = {m["id"]: m["chapter"] for m in manifests()}
+    order = [rank[chapter_of[f]] for f in shown]
+    assert order == sorted(order), "the gallery's chapters are not in the order of the book"

@@ -27,6 +27,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 from matplotlib.collections import PathCollection
 from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 
 from thermo.citations import PAPERS
 from thermo.errors import ConfigError
@@ -48,6 +49,15 @@ STYLE = {
     "legend.frameon": False,
     "figure.constrained_layout.use": True,
 }
+
+
+# Legibility (DESIGN.md section 10): a chapter shows a figure as the inline PNG of the notebook (at
+# ``figure.dpi``), scaled down by the browser to the page column when it is wider. At the site's default
+# width (a 1280 px window) the column of the book theme is COLUMN_PX wide, so a figure ``w`` inches wide
+# shows its text at ``pt * dpi / 72 * min(1, COLUMN_PX / (w * dpi))`` px. ``save`` refuses a figure whose
+# smallest text would show below MIN_FONT_PX; the browser test measures the same on the built pages.
+COLUMN_PX = 672
+MIN_FONT_PX = 9.0
 
 
 def use_style() -> None:
@@ -135,8 +145,9 @@ def caption_facts(run, profile: str | None = None) -> str:
     if seeds:
         parts.append(f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}")
     statuses = [r["status"] for r in recs]
-    if any(s != "ok" for s in statuses):
-        parts.append(f"{sum(s != 'ok' for s in statuses)} of {len(recs)} runs not ok ({_join(statuses)})")
+    bad = {s: statuses.count(s) for s in sorted(set(statuses) - {"ok"})}
+    if bad:
+        parts.append(" and ".join(f"{n} of {len(recs)} runs {s}" for s, n in bad.items()))
     hashes = sorted({r["config_hash"] for r in recs})
     cfg_text = ", ".join(hashes) if len(hashes) <= 3 else f"{len(hashes)} configs, {hashes[0]}, ..."
     parts.append(f"config {cfg_text}; code {code_summary(recs)}")
@@ -148,6 +159,33 @@ def _tick_names(ticks, labels, n: int) -> list:
     names = {int(round(t)): lab.get_text() for t, lab in zip(ticks, labels)
              if lab.get_text() and abs(t - round(t)) < 1e-9}
     return [names.get(i, i) for i in range(n)]
+
+
+def legibility(fig) -> dict:
+    """The figure's size and its smallest text: ``width_in``, ``height_in``, ``dpi`` (of the page image),
+    ``min_font_pt`` (over every visible, non-empty text: ticks, labels, titles, legends, notes) and
+    ``page_font_px``, that text's height in pixels as shown in the page column (``COLUMN_PX``)."""
+    fig.draw_without_rendering()  # tick labels get their text (and layout its sizes) only when drawn
+    texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    width, height = (float(v) for v in fig.get_size_inches())
+    dpi = float(fig.dpi)
+    min_pt = min((float(t.get_fontsize()) for t in texts), default=float(plt.rcParams["font.size"]))
+    scale = min(1.0, COLUMN_PX / (width * dpi))
+    return {"width_in": round(width, 3), "height_in": round(height, 3), "dpi": dpi, "min_font_pt": round(min_pt, 2),
+            "page_font_px": round(min_pt * dpi / 72 * scale, 2)}
+
+
+def check_legible(fig, figure_id: str) -> dict:
+    """:func:`legibility`, or one ConfigError saying how to make the figure readable on the page."""
+    size = legibility(fig)
+    if size["page_font_px"] < MIN_FONT_PX:
+        raise ConfigError(
+            f"figure {figure_id!r}: its smallest text ({size['min_font_pt']} pt) would show at "
+            f"{size['page_font_px']} px in the page column ({COLUMN_PX} px), below {MIN_FONT_PX:g} px: make it "
+            f"narrower than {size['min_font_pt'] * COLUMN_PX / (72 * MIN_FONT_PX):.1f} in (now {size['width_in']} in; "
+            "stack panels "
+            "vertically or split the figure) or its text larger")
+    return size
 
 
 def plotted_rows(fig) -> list[dict]:
@@ -198,6 +236,7 @@ def save(fig, figure_id: str, run, lead: str, profile: str | None = None, title:
         raise ConfigError(f"figure id {figure_id!r} must be lower-case words joined by '-'")
     recs = _records(run)
     profile = check_profile(profile or active_profile())
+    size = check_legible(fig, figure_id)
     rows = plotted_rows(fig)
     if not rows:
         raise ConfigError(f"figure {figure_id!r} draws no line, scatter, bar or image that its CSV could hold")
@@ -226,6 +265,7 @@ def save(fig, figure_id: str, run, lead: str, profile: str | None = None, title:
         "code": sorted({code_version(r["provenance"]) for r in recs}),
         "reproduces": reproduces(figure_id),
         "files": {ext: f"{figure_id}.{ext}" for ext in ("png", "pdf", "csv")},
+        "size": size,
         "written": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }, indent=1, sort_keys=True) + "\n")
     return Published(figure_id, png, pdf, csv_path, caption, manifest)

@@ -19,7 +19,9 @@ fixed batch after every epoch (the paper's Fig. 2). By section of the chapter:
   :func:`cooling_facts`, :func:`budget_table`);
 - Table 1 (:func:`table1`, :func:`actcool_minus`, :func:`table1_facts`) and the constant LR tuned
   on a validation split (:func:`tune_table`, :func:`validated_lr`, :func:`tune_facts`);
-- the cost of a probe (:func:`probe_cost`, :func:`probe_cost_facts`).
+- the cost of a probe (:func:`probe_cost`, :func:`probe_cost_facts`);
+- the tables as the chapter shows them (``show_*``: :class:`thermo.tables.Table`, HTML with a unit
+  in every numeric header), built from the tables above without changing them.
 
 A ``*_facts`` function returns ``{glue key: text}`` for ``figures.glue_facts``. Every interval
 is an :class:`thermo.claims.Estimate` (95 %), written ``est [lo, hi]``: the claims
@@ -37,7 +39,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from thermo import actcool, apt, data, models, paths
+from thermo import actcool, apt, data, models, paths, tables
 from thermo.claims import Estimate
 from thermo.errors import ConfigError, MissingResults
 from thermo.papers.actcoolr import configs
@@ -723,7 +725,8 @@ def actcool_minus(t1: pd.DataFrame, baseline: str, lr: float | None = None) -> E
     return dataclasses.replace(e, facts={"worse": worse})
 
 
-SCHEDULE_NAMES = {"constant": "constant LR", "onecycle": "1-cycle", "actcool": "ActCoolLR"}
+SCHEDULE_NAMES = {"constant": "constant LR", "step": "step decay", "onecycle": "1-cycle", "cosine": "cosine",
+                  "actcool": "ActCoolLR"}
 
 
 def table1_facts(t1: pd.DataFrame) -> dict[str, str]:
@@ -845,3 +848,130 @@ def pattern_memory(records) -> pd.DataFrame:
     """Bytes of stored patterns per example, per model and granularity, as the runs recorded them."""
     return pd.DataFrame([{"model": r["config"]["model"], **r["data"]["bytes_per_example"]}
                          for r in records]).set_index("model")
+
+
+# --- the tables as the chapter shows them (thermo.tables: HTML, a unit in every numeric header) -------
+
+GRAN_NAMES = {"example": "per example", "position": "per position", "neuron": "per neuron"}
+
+
+def _pm(values, decimals: int | None = None) -> str:
+    """Mean and standard deviation (ddof 1) of ``values`` as ``m ± s``, both with ``decimals``
+    decimals (default: two significant digits of the mean); just ``m`` for one value."""
+    v = np.asarray(values, dtype=float)
+    m = float(v.mean())
+    if decimals is None:
+        decimals = max(0, 1 - int(np.floor(np.log10(abs(m))))) if m else 2
+    if v.size < 2:
+        return f"{m:.{decimals}f}"
+    return f"{m:.{decimals}f} ± {v.std(ddof=1):.{decimals}f}"
+
+
+def show_granularity(gran: pd.DataFrame) -> tables.Table:
+    """:func:`granularity_table` for the page."""
+    p, half = "P(change) at lr 0.05, initialization", "lr at P = 0.5, "
+    df = pd.DataFrame({
+        "pattern": [GRAN_NAMES.get(g, g) for g in gran.index],
+        "patterns per layer, fewest": gran["patterns per layer (fewest)"].to_numpy(),
+        "P(change) at η = 0.05, initialization (probability)": gran[p].to_numpy(),
+        "η where P = 0.5, initialization": gran[half + "initialization"].to_numpy(),
+        "η where P = 0.5, last epoch": gran[half + "last epoch"].to_numpy(),
+        "mean APT, first half of training (bits)": gran.get("mean APT in training, first half",
+                                                            pd.Series(np.nan, index=gran.index)).to_numpy(),
+    })
+    return tables.show(df, caption="The three definitions of a pattern in the 1-cycle run: the network's probability "
+                       "of a changed pattern at η = 0.05 and the learning rate η at which it reaches one half "
+                       "(from the LR range), and the mean APT over the first half of training (- where not recorded).",
+                       unitless=("patterns per layer, fewest",), digits=3)
+
+
+def show_schedules(table: pd.DataFrame) -> tables.Table:
+    """:func:`schedule_table` for the page."""
+    df = pd.DataFrame({"schedule": [SCHEDULE_NAMES.get(s, s) for s in table.index],
+                       "mean APT, last epoch (bits)": table["final mean APT"].to_numpy(),
+                       "final test error (%)": table["final test error (%)"].to_numpy()})
+    return tables.show(df, caption="Per schedule (one seed): the mean APT of the last epoch ('position' patterns) "
+                       "and the final test error.", digits=3)
+
+
+def show_erf(erf: pd.DataFrame) -> tables.Table:
+    """:func:`erf_table` for the page."""
+    df = pd.DataFrame({"run": [SCHEDULE_NAMES.get(s, s) for s in erf.index],
+                       "R² of the erf model": erf.r2_erf.to_numpy(),
+                       "RMSE of the erf model (probability)": erf.rmse_erf.to_numpy(),
+                       "RMSE of the exponential (probability)": erf.rmse_exp.to_numpy(),
+                       "σ of the erf model (ln η)": erf.sigma.to_numpy()})
+    return tables.show(df, caption="Per run, medians over every layer and epoch: the erf model's R², both "
+                       "models' root-mean-square error over the transition, and the erf model's width σ.",
+                       unitless=("R² of the erf model",), digits=3)
+
+
+def show_per_gamma(track: pd.DataFrame) -> tables.Table:
+    """:func:`tracking_table` per gamma for the page: mean ± standard deviation over seeds."""
+    rows = [{"γ": float(g), "seeds": len(t),
+             "tracking error, single measurements (%)": _pm(t["tracking error (%)"], 1),
+             "tracking error, epoch means (%)": _pm(t["epoch tracking error (%)"], 1),
+             "mean learning rate chosen": _pm(t["mean LR"]),
+             "final test error (%)": _pm(t["test error (%)"], 1)}
+            for g, t in track.groupby("gamma")]
+    return tables.show(pd.DataFrame(rows), caption="ActCoolLR per γ, mean ± standard deviation over seeds: "
+                       "the relative deviation of the temperature from its target (10 % to 90 % of training), the "
+                       "mean learning rate it chose and the final test error.", unitless=("γ", "seeds"))
+
+
+def show_budget(table: pd.DataFrame) -> tables.Table:
+    """:func:`budget_table` for the page."""
+    df = pd.DataFrame({"budget (epochs)": table.index.to_numpy(),
+                       "final test error (%)": table["test error (%)"].to_numpy(),
+                       "tracking error, single measurements (%)": table["tracking error (%)"].to_numpy(),
+                       "tracking error, epoch means (%)": table["epoch tracking error (%)"].to_numpy()})
+    return tables.show(df, caption="ActCoolLR with γ = 1 per training budget (one run each): the final test "
+                       "error and the relative deviation of the temperature from its target.", digits=3)
+
+
+def show_tune(tune: pd.DataFrame) -> tables.Table:
+    """:func:`tune_summary` for the page."""
+    summary = tune_summary(tune)
+    df = pd.DataFrame({"learning rate": summary.index.to_numpy(),
+                       **{(f"seed {c} (%)" if c != "mean" else "mean over seeds (%)"): summary[c].to_numpy()
+                          for c in summary.columns}})
+    return tables.show(df, caption="Tuning the constant learning rate: final validation accuracy on training "
+                       "examples that no run trains on, per learning rate and seed.", unitless=("learning rate",))
+
+
+def show_table1(t1: pd.DataFrame) -> tables.Table:
+    """:func:`table1_summary` for the page."""
+    summary = table1_summary(t1).reset_index()
+    df = pd.DataFrame({"schedule": summary.schedule.map(lambda s: SCHEDULE_NAMES.get(s, s)).to_numpy(),
+                       "learning rate": summary.lr.to_numpy(), "seeds": summary["count"].to_numpy(),
+                       "mean test error (%)": summary["mean"].to_numpy(),
+                       "standard deviation over seeds (pt)": summary["std"].to_numpy()})
+    return tables.show(df, caption="The Fashion-MNIST row of ActCoolR's Table 1 at our scale: the final test error "
+                       "per schedule and learning rate (initial, peak or constant).",
+                       unitless=("learning rate", "seeds"), digits=3)
+
+
+PROBE_COLUMNS = {"plain_step_ms": "training step (ms)", "probed_step_ms": "step with a measurement (ms)",
+                 "measurement_over_step": "one measurement (fraction of a training step)",
+                 "forward_over_forward_backward": "bare forward pass (fraction of forward and backward)",
+                 "pattern_bytes_per_example": "patterns (bytes per example)"}
+
+
+def show_probe_cost(cost: ProbeCost) -> tables.Table:
+    """The benchmark of :func:`probe_cost` for the page."""
+    df = cost.table.reset_index().rename(columns={**PROBE_COLUMNS, "granularity": "pattern"})
+    df["pattern"] = df["pattern"].map(lambda g: GRAN_NAMES.get(g, g))
+    if "patterns (bytes per example)" in df:
+        df["patterns (bytes per example)"] = df["patterns (bytes per example)"].round().astype(int)
+    return tables.show(df, caption=f"What one APT measurement costs, batch {configs.BATCH_SIZE}, one thread "
+                       f"(benchmarks/apt.py, run {cost.measured[:10]}).", digits=3)
+
+
+def show_pattern_memory(records) -> tables.Table:
+    """:func:`pattern_memory` for the page."""
+    mem = pattern_memory(records)
+    df = pd.DataFrame({"model": mem.index.to_numpy(),
+                       **{f"{GRAN_NAMES.get(g, g)} (bytes per example)": mem[g].round().astype(int).to_numpy()
+                          for g in mem.columns}})
+    return tables.show(df, caption="Stored (bit-packed) patterns per example, per model and granularity, as the runs "
+                       "recorded them.")

@@ -2,13 +2,15 @@
 and the tables of :mod:`thermo.papers.actcoolr.analysis` in, axes out. Every number a reader
 would cite comes from ``analysis``; here it is only drawn.
 
-One function per figure of the chapter, each built from panels: the LR range per granularity
-(the paper's Fig. 2, :func:`granularity_figure`), APT under four schedules (Fig. 1,
-:func:`schedules_figure`) and per layer (:func:`layers_figure`), the erf model of eq. 5 against
-an exponential rival (Fig. 2, :func:`erf_figure`), ActCoolLR following the cooling curves of
-eq. 8 (Fig. 3, :func:`cooling_figure`), its epoch budgets (Table 2, :func:`budget_figure`) and
-the Fashion-MNIST row of Table 1 (:func:`table1_figure`). :func:`publish` saves a figure with
-its title and lead from :data:`CAPTIONS`.
+One function per figure of the chapter, each built from panels and sized for the page column
+(at most about 8 in wide, text of 9 pt or more, panels stacked in rows): the LR range per
+granularity (after ActCoolR's Fig. 2, :func:`granularity_figure`), APT under four schedules
+(ActCoolR's Fig. 1, :func:`schedules_figure`) and per layer (:func:`layers_figure`), the erf
+model of ActCoolR's eq. 5 against an exponential rival (ActCoolR's Fig. 2, :func:`erf_figure`)
+and its parameters over training (:func:`erf_params_figure`), ActCoolLR following the cooling
+curves of ActCoolR's eq. 8 (its Fig. 3, :func:`cooling_figure`), its epoch budgets (its Table 2,
+:func:`budget_figure`) and the Fashion-MNIST row of its Table 1 (:func:`table1_figure`).
+:func:`publish` saves a figure with its title and lead from :data:`CAPTIONS`.
 """
 
 from __future__ import annotations
@@ -16,52 +18,75 @@ from __future__ import annotations
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.lines import Line2D
 
 from thermo import apt, figures
 from thermo.papers.actcoolr import analysis, configs
 
 SCHEDULE_COLORS = {"constant": "tab:gray", "step": "tab:blue", "onecycle": "tab:red", "cosine": "tab:green",
                    "actcool": "tab:purple"}
-SCHEDULE_LABELS = {"constant": "constant LR", "onecycle": "1-cycle", "actcool": "ActCoolLR"}
+SCHEDULE_LABELS = {"constant": "constant LR", "step": "step decay", "onecycle": "1-cycle", "cosine": "cosine",
+                   "actcool": "ActCoolLR"}
+GRAN_LABELS = {"example": "per example", "position": "per position", "neuron": "per neuron"}
+WIDTH = 8.0  # inches: 10 pt text shows at 11.7 px in the page column (figures.COLUMN_PX)
+NOTE_PT = 9  # the smallest text of a figure (notes inside the axes): 10.3 px on the page at WIDTH
+LR_LABEL = r"learning rate $\eta$"
+APT_LABEL = r"APT $T$ (bits)"
+P_LABEL = r"$P_\mathrm{change}$"
 
 
 Caption = figures.Caption  # the gallery title and caption lead of each figure
 
 
+# The leads are format strings (``publish`` fills their ``{fields}``): a brace of LaTeX is doubled.
 CAPTIONS = {
     "ac-fig2-granularity": Caption(
         "The probability that an activation pattern changes over the LR range, for three granularities",
-        "P(pattern changes) for the network (1 - 2^-T of the mean over layers of T) after a step theta - lr * d "
-        "along one batch's gradient d, over a log grid of lr, for patterns defined per example (the paper's "
-        "definition), per spatial position and per neuron; left at initialization, right after the last epoch "
-        "of the 1-cycle run; dotted: the run's peak learning rate"),
+        "The network's probability that a pattern changes in one step along a batch's gradient, over a log grid "
+        "of learning rates, for patterns defined per example (the paper's definition), per spatial position and "
+        r"per neuron. Left at initialization, right after the last epoch of the 1-cycle run; the step is "
+        r"$\theta - \eta d$ with $d$ the batch's gradient, and $P_\mathrm{{change}} = 1 - 2^{{-\bar T}}$ with "
+        r"$\bar T$ the mean over ReLU layers of the APT; dotted: the run's peak learning rate"),
     "ac-fig1-schedules": Caption(
         "Learning rate, activation pattern temperature and test error under four schedules",
-        "From left: the learning rate of every step; the APT of the first ReLU layer and the mean APT over "
-        "all ReLU layers ('position' patterns; thin: every measurement, thick: per-epoch mean); the test error. "
-        "APT measured every 10 steps on the training batch"),
+        "Top left: the learning rate of every step; top right: the APT of the first ReLU layer; bottom left: the "
+        "mean APT over all ReLU layers ('position' patterns; thin: every measurement, thick: per-epoch mean); "
+        "bottom right: the test error. APT measured every 10 steps on the training batch. The APT axes end at "
+        "the 99th percentile of the measurements (or just above the thick curves): the few single measurements "
+        "above, in the first epoch, are counted in each panel's note"),
     "ac-fig1-layers": Caption(
         "Activation pattern temperature per ReLU layer over training",
         "Per-epoch mean APT ('position' patterns) of every ReLU layer, dark at the bottom of the network and "
-        "light at the top, for the 1-cycle and step-decay runs"),
+        "light at the top, for the 1-cycle (top) and step-decay (bottom) runs"),
     "ac-fig2-erf": Caption(
-        "The erf model of the LR range against an exponential rival, and its parameters over training",
-        "Left two: one layer's LR range ('position' patterns) at initialization and after epoch {mid_epoch} of "
-        "the 1-cycle run, with the erf model (eq. 5) and 1 - exp(-lr/lr0) fitted by least squares. Third: mu and "
-        "sigma of the erf model fitted to the network's probability after every epoch, with standard errors. "
-        "Right: the two models' RMSE over the transition, one point per (run, epoch, layer)"),
+        "The erf model of the LR range against an exponential rival",
+        "Top: one layer's LR range ('position' patterns) at initialization and after epoch {mid_epoch} of the "
+        "1-cycle run, with the erf model (our reading of ActCoolR's eq. 5) and an exponential rival fitted by "
+        r"least squares. The models are $\Phi((\ln\eta - \mu)/\sigma)$ and $1 - e^{{-\eta/\eta_0}}$, their fitted "
+        "parameters in each panel's note. Bottom: the two models' root-mean-square error over the transition, "
+        "one point per run, epoch and layer"),
+    "ac-fig2-erf-params": Caption(
+        "The erf model's location and width over training",
+        "The location and width of the erf model fitted to the network's probability of a changed pattern after "
+        r"every epoch. Left $\mu$, right $\sigma$ with its standard errors, of $\Phi((\ln\eta - \mu)/\sigma)$; "
+        r"dotted: the $\sigma$ that the same fit returns for an exact exponential curve $1 - e^{{-\eta/\eta_0}}$, "
+        r"whatever $\eta_0$"),
     "ac-fig3-cooling": Caption(
         "ActCoolLR following linear cooling curves",
-        "Left: the measured mean APT ('position' patterns, every 10 steps, solid) and the target C_gamma of eq. 8 "
-        "(dashed) for gamma = 0.5, 1, 2, 4 from T_start = {t_start:g}; middle: the learning rate ActCoolLR chose; "
-        "right: the test error. One seed; the table below has all of them"),
+        "Top: the measured mean APT ('position' patterns; thin: every 10 steps, dots: per-epoch mean) and its "
+        r"target (dashed) for four cooling exponents. The target is $C_\gamma(i) = T_\mathrm{{start}}(1 - "
+        r"(i/i_\mathrm{{total}})^\gamma)$ with $\gamma$ = 0.5, 1, 2, 4 from $T_\mathrm{{start}}$ = {t_start:g}; "
+        "the axis ends at the 99th percentile of the measurements, the few above are counted in the note. "
+        "Middle: the learning rate ActCoolLR chose (log scale); bottom: the test error. One seed; the table "
+        "below has all of them"),
     "ac-table2-budget": Caption(
         "ActCoolLR with a linear target for several training budgets",
-        "Test error against the fraction of the training budget for ActCoolLR with gamma = 1, one run per budget"),
+        r"Test error against the fraction of the training budget for ActCoolLR with the linear target "
+        r"($\gamma = 1$), one run per budget"),
     "ac-table1-fmnist": Caption(
-        "Table 1, Fashion-MNIST row: constant learning rate, 1-cycle and ActCoolLR",
-        "Final top-1 test error of the Fashion-MNIST benchmark ConvNet, one dot per seed, diamond and bar the "
-        "mean and its 95 % interval (t over seeds){extra}"),
+        "ActCoolR's Table 1, Fashion-MNIST row: constant learning rate, 1-cycle and ActCoolLR",
+        "Final top-1 test error of the Fashion-MNIST benchmark ConvNet (the Fashion-MNIST row of ActCoolR's "
+        "Table 1), one dot per seed, diamond and bar the mean and its 95 % interval (t over seeds){extra}"),
 }
 
 
@@ -81,6 +106,26 @@ def _lr_curve(ax, record, **style):
     ax.plot(np.arange(1, lr.size + 1) / analysis.steps_per_epoch(record), lr, **style)
 
 
+def clip_to_curves(ax, measured, curves, what: str = "measurements") -> int:
+    """End an APT axis at the 99th percentile of the single ``measured`` values or 15 % above the
+    ``curves`` it must show whole (per-epoch means, targets), whichever is higher, so that a few
+    first-epoch spikes do not flatten the curves; the values above are counted in a note on the
+    axes. Returns that count."""
+    raw = np.concatenate([np.asarray(m, dtype=float) for m in measured])
+    raw = raw[np.isfinite(raw)]
+    top = max(1.15 * max(float(np.nanmax(c)) for c in curves), float(np.percentile(raw, 99)))
+    ax.set_ylim(-0.03 * top, top)
+    above = int((raw > top).sum())
+    if above:
+        ax.text(0.98, 0.96, f"{above} of {raw.size} {what} clipped, max {raw.max():.1f}",
+                transform=ax.transAxes, ha="right", va="top", fontsize=NOTE_PT)
+    return above
+
+
+def _outside_legend(fig, handles, ncols: int):
+    fig.legend(handles=handles, loc="outside upper center", ncols=ncols)
+
+
 # --- which granularity ----------------------------------------------------------------------------
 
 def granularity_panel(ax, record, epoch: int):
@@ -88,196 +133,251 @@ def granularity_panel(ax, record, epoch: int):
     at one epoch's measurement, with the run's peak learning rate dotted."""
     lrs = analysis.lr_grid(record)
     for g, p in analysis.network_range(record, epoch).items():
-        ax.plot(lrs, p, marker="o", ms=3, label=g)
-    ax.axvline(record["config"]["lr"], color="black", ls=":", lw=1, label="peak LR of the run")
+        ax.plot(lrs, p, marker="o", ms=3, label=GRAN_LABELS.get(g, g))
+    ax.axvline(record["config"]["lr"], color="black", ls=":", lw=1, label=r"peak $\eta$ of the run")
     ax.set_xscale("log")
-    ax.set_xlabel("learning rate")
-    ax.set_ylabel("P(pattern changes)")
-    ax.set_title(f"LR range after epoch {epoch}")
-    ax.legend(fontsize=8)
+    ax.set_xlabel(LR_LABEL)
+    ax.set_ylabel(P_LABEL)
 
 
 def granularity_figure(cycle):
-    """At initialization and after the last epoch of the 1-cycle run."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    """At initialization (left) and after the last epoch (right) of the 1-cycle run."""
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.6), sharey=True, layout="constrained")
+    last = cycle["config"]["epochs"]
     granularity_panel(axes[0], cycle, 0)
-    granularity_panel(axes[1], cycle, cycle["config"]["epochs"])
+    granularity_panel(axes[1], cycle, last)
+    axes[0].set_title("at initialization")
+    axes[1].set_title(f"after epoch {last} (the last)")
+    axes[1].set_ylabel("")
+    _outside_legend(fig, axes[0].get_legend_handles_labels()[0], ncols=4)
     return fig
 
 
-# --- Fig. 1 ---------------------------------------------------------------------------------------
+# --- ActCoolR's Fig. 1 ----------------------------------------------------------------------------
 
 def schedule_panels(axes, records, granularity: str = "position"):
-    """Fig. 1 analogue, one line per schedule: the learning rate, APT of the first ReLU layer, the
-    mean APT (smoothed over an epoch's measurements), and the test error, against epochs."""
+    """After ActCoolR's Fig. 1, one line per schedule: the learning rate, APT of the first ReLU
+    layer, the mean APT (thin: every measurement, thick: per-epoch means) and the test error,
+    against epochs. The APT axes end near the curves (:func:`clip_to_curves`)."""
+    measured = {1: [], 2: []}
+    thick = {1: [], 2: []}
     for r in records:
-        color = SCHEDULE_COLORS[r["config"]["schedule"]]
+        schedule = r["config"]["schedule"]
+        color = SCHEDULE_COLORS[schedule]
         spe = analysis.steps_per_epoch(r)
-        _lr_curve(axes[0], r, color=color, label=r["config"]["schedule"])
+        _lr_curve(axes[0], r, color=color, label=SCHEDULE_LABELS.get(schedule, schedule))
         first = analysis.layer_names(r, granularity)[0]
-        for ax, key in ((axes[1], f"apt_{granularity}:{first}"), (axes[2], f"apt_{granularity}")):
+        for i, key in ((1, f"apt_{granularity}:{first}"), (2, f"apt_{granularity}")):
             s = analysis.series(r, key)
-            ax.plot(s.steps / spe, s.values, color=color, alpha=0.25, lw=0.8)
+            axes[i].plot(s.steps / spe, s.values, color=color, alpha=0.25, lw=0.8)
             e = analysis.epoch_means(r, key)
-            ax.plot(e.epochs - 0.5, e.means, color=color, lw=1.8)
+            axes[i].plot(e.epochs - 0.5, e.means, color=color, lw=1.8)
+            measured[i].append(s.values)
+            thick[i].append(e.means)
         _error_curve(axes[3], r, color=color)
-    axes[0].set_ylabel("learning rate")
-    axes[0].legend(fontsize=8)
-    axes[1].set_ylabel(f"APT, first ReLU layer ({granularity})")
-    axes[2].set_ylabel(f"mean APT over layers ({granularity})")
-    axes[3].set_ylabel("test error (%)")
-    for ax in axes:
+    for i in (1, 2):
+        clip_to_curves(axes[i], measured[i], thick[i])
+    for ax, title, ylabel in zip(axes, ("learning rate", "APT of the first ReLU layer", "mean APT over the ReLU layers",
+                                        "test error"), (r"$\eta$", APT_LABEL, APT_LABEL, "test error (%)")):
+        ax.set_title(title)
+        ax.set_ylabel(ylabel)
+    for ax in axes[2:]:
         ax.set_xlabel("epoch")
 
 
 def schedules_figure(runs: dict):
-    fig, axes = plt.subplots(1, 4, figsize=(18, 3.8))
-    schedule_panels(axes, list(runs.values()))
+    """Two rows of two panels (:func:`schedule_panels`) with the schedules' legend above."""
+    fig, axes = plt.subplots(2, 2, figsize=(WIDTH, 6.4), sharex=True, layout="constrained")
+    schedule_panels(axes.ravel(), list(runs.values()))
+    _outside_legend(fig, axes[0, 0].get_legend_handles_labels()[0], ncols=4)
     return fig
 
 
-def layer_panel(ax, record, granularity: str = "position"):
+def layer_panel(ax, record, granularity: str = "position", cmap=None):
     """Per-layer APT over training (per-epoch means), coloured from the bottom layer (dark) to the
-    top (light)."""
+    top (light). Returns the number of layers."""
     names = analysis.layer_names(record, granularity)
-    cmap = matplotlib.colormaps["viridis"]
+    cmap = cmap or matplotlib.colormaps["viridis"]
     for i, name in enumerate(names):
         e = analysis.epoch_means(record, f"apt_{granularity}:{name}")
         ax.plot(e.epochs, e.means, color=cmap(i / max(1, len(names) - 1)), lw=1.2)
-    sm = matplotlib.cm.ScalarMappable(cmap=cmap, norm=matplotlib.colors.Normalize(0, len(names) - 1))
-    ax.figure.colorbar(sm, ax=ax, label="depth (ReLU layer index)")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(f"APT per layer ({granularity})")
-    ax.set_title(f"{record['config']['schedule']}: per-layer APT")
+    ax.set_ylabel(APT_LABEL)
+    ax.set_title(f"{SCHEDULE_LABELS.get(record['config']['schedule'], record['config']['schedule'])}: "
+                 "per-layer APT")
+    return len(names)
 
 
 def layers_figure(runs: dict):
-    """The runs with an LR range (1-cycle, step decay), one panel each."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-    for ax, r in zip(axes, analysis.range_runs(runs).values()):
-        layer_panel(ax, r)
+    """The runs with an LR range (1-cycle, step decay), one row each, one colour bar for depth."""
+    recs = list(analysis.range_runs(runs).values())
+    fig, axes = plt.subplots(len(recs), 1, figsize=(7.0, 2.9 * len(recs) + 0.4), sharex=True, sharey=True,
+                             layout="constrained", squeeze=False)
+    cmap = matplotlib.colormaps["viridis"]
+    n = max(layer_panel(ax, r, cmap=cmap) for ax, r in zip(axes[:, 0], recs))
+    axes[-1, 0].set_xlabel("epoch")
+    sm = matplotlib.cm.ScalarMappable(cmap=cmap, norm=matplotlib.colors.Normalize(0, n - 1))
+    fig.colorbar(sm, ax=axes[:, 0].tolist(), label="depth (ReLU layer index)")
     return fig
 
 
-# --- eq. 5 and Fig. 2 -----------------------------------------------------------------------------
+# --- ActCoolR's eq. 5 and Fig. 2 ------------------------------------------------------------------
 
 def erf_panel(ax, fit: analysis.LayerFit, title: str):
-    """One layer's LR range with the erf model and the exponential rival fitted to it."""
+    """One layer's LR range with the erf model and the exponential rival fitted to it; their
+    parameters in a note at the upper left (where the curve is still flat)."""
     ax.plot(fit.lrs, fit.p, "o", color="black", ms=4, label="measured")
     ax.set_xscale("log")
-    ax.set_xlabel("learning rate")
-    ax.set_ylabel("P(pattern changes)")
+    ax.set_xlabel(LR_LABEL)
+    ax.set_ylabel(P_LABEL)
     if fit.erf is None:
         ax.set_title(f"{title} (no fit converged)")
         return
     grid = np.geomspace(fit.lrs[0], fit.lrs[-1], 400)
     fe, fx = fit.erf, fit.exponential
-    ax.plot(grid, apt.erf_model(grid, fe["mu"], fe["sigma"]), color="tab:red",
-            label=f"erf: mu = {fe['mu']:.2f}, sigma = {fe['sigma']:.2f}")
+    ax.plot(grid, apt.erf_model(grid, fe["mu"], fe["sigma"]), color="tab:red", label=r"erf model")
     ax.plot(grid, apt.exponential_model(grid, fx["lr0"]), color="tab:blue", ls="--",
-            label=f"1 - exp(-lr/lr0): lr0 = {fx['lr0']:.3g}")
+            label=r"$1 - e^{-\eta/\eta_0}$")
+    ax.text(0.03, 0.96, f"$\\mu$ = {fe['mu']:.2f}, $\\sigma$ = {fe['sigma']:.2f}\n$\\eta_0$ = {fx['lr0']:.3g}",
+            transform=ax.transAxes, ha="left", va="top", fontsize=NOTE_PT)
     ax.set_title(title)
-    ax.legend(fontsize=8)
-
-
-def network_fit_panel(ax, net, exp_sigma: float):
-    """mu and sigma of the erf model fitted to the network's probability after every epoch, per run,
-    with the width of an exponential curve dotted."""
-    for s, g in net.groupby("schedule"):
-        ax.errorbar(g.epoch, g.sigma, yerr=g.sigma_se, marker="o", ms=3, label=f"sigma ({s})",
-                    color=SCHEDULE_COLORS[s])
-        ax.plot(g.epoch, g.mu, ls="--", color=SCHEDULE_COLORS[s], label=f"mu ({s})")
-    ax.axhline(exp_sigma, color="grey", ls=":", lw=1, label="sigma of an exponential curve")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("fitted mu and sigma (network)")
-    ax.legend(fontsize=7)
 
 
 def rmse_panel(ax, fits):
-    """The two models' RMSE over the transition, one point per (run, epoch, layer)."""
+    """The two models' RMSE over the transition, one point per (run, epoch, layer), per run."""
     ok = fits.dropna(subset=["r2_erf"])
-    ax.loglog(ok.rmse_erf, ok.rmse_exp, ".", alpha=0.4)
+    for s, g in ok.groupby("schedule"):
+        ax.plot(g.rmse_erf, g.rmse_exp, ".", alpha=0.5, color=SCHEDULE_COLORS.get(s, "black"),
+                label=SCHEDULE_LABELS.get(s, s))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
     lim = [max(1e-4, min(ok.rmse_erf.min(), ok.rmse_exp.min())) if len(ok) else 1e-3, 1.0]
     ax.plot(lim, lim, color="black", lw=1)
-    ax.set_xlabel("RMSE of the erf model (transition)")
-    ax.set_ylabel("RMSE of 1 - exp(-lr/lr0)")
-    ax.set_title("below the diagonal: the exponential fits better")
+    ax.text(0.96, 0.04, "exponential better", transform=ax.transAxes, ha="right", va="bottom", fontsize=NOTE_PT)
+    ax.text(0.04, 0.96, "erf model better", transform=ax.transAxes, ha="left", va="top", fontsize=NOTE_PT)
+    ax.set_xlabel("RMSE of the erf model")
+    ax.set_ylabel(r"RMSE of $1 - e^{-\eta/\eta_0}$")
+    ax.set_title("over the transition, every fit")
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 0.55), fontsize=NOTE_PT)
 
 
-def erf_figure(cycle, fits, net, exp_sigma: float, mid_epoch: int):
-    """The first ReLU layer of the 1-cycle run at initialization and after ``mid_epoch``, the
-    network's fitted parameters over training, and the RMSE of both models for every fit."""
+def erf_figure(cycle, fits, mid_epoch: int):
+    """Top: the first ReLU layer of the 1-cycle run at initialization and after ``mid_epoch``, both
+    models fitted; bottom: the RMSE of both models for every fit."""
     layer = analysis.layer_names(cycle, "position")[0]
-    fig, axes = plt.subplots(1, 4, figsize=(19, 4))
-    for ax, epoch in zip(axes, (0, mid_epoch)):
-        erf_panel(ax, analysis.layer_fit(cycle, layer, epoch), f"{layer}, after epoch {epoch}")
-    network_fit_panel(axes[2], net, exp_sigma)
-    rmse_panel(axes[3], fits)
+    fig = plt.figure(figsize=(WIDTH, 7.2), layout="constrained")
+    grid = fig.add_gridspec(2, 4)
+    top = [fig.add_subplot(grid[0, 0:2])]
+    top.append(fig.add_subplot(grid[0, 2:4], sharey=top[0]))
+    for ax, epoch in zip(top, (0, mid_epoch)):
+        erf_panel(ax, analysis.layer_fit(cycle, layer, epoch),
+                  f"{layer}, " + ("at initialization" if epoch == 0 else f"after epoch {epoch}"))
+    top[1].set_ylabel("")
+    rmse_panel(fig.add_subplot(grid[1, 1:3]), fits)
+    _outside_legend(fig, top[0].get_legend_handles_labels()[0], ncols=3)
     return fig
 
 
-# --- Fig. 3 and Table 2 ---------------------------------------------------------------------------
+def network_fit_panels(ax_mu, ax_sigma, net, exp_sigma: float):
+    """mu (left) and sigma (right, with standard errors) of the erf model fitted to the network's
+    probability after every epoch, per run, with the width of an exponential curve dotted."""
+    for s, g in net.groupby("schedule"):
+        label = SCHEDULE_LABELS.get(s, s)
+        ax_mu.plot(g.epoch, g.mu, marker="o", ms=3, color=SCHEDULE_COLORS[s], label=label)
+        ax_sigma.errorbar(g.epoch, g.sigma, yerr=g.sigma_se, marker="o", ms=3, color=SCHEDULE_COLORS[s], label=label)
+    ax_sigma.axhline(exp_sigma, color="grey", ls=":", lw=1.5, label=r"$\sigma$ of an exponential curve")
+    ax_mu.set_title(r"location $\mu$")
+    ax_mu.set_ylabel(r"$\mu$ (in $\ln\eta$)")
+    ax_sigma.set_title(r"width $\sigma$")
+    ax_sigma.set_ylabel(r"$\sigma$ (in $\ln\eta$)")
+    for ax in (ax_mu, ax_sigma):
+        ax.set_xlabel("epoch")
+
+
+def erf_params_figure(net, exp_sigma: float):
+    """The network's fitted mu and sigma over training, side by side, the legend above."""
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.6), layout="constrained")
+    network_fit_panels(axes[0], axes[1], net, exp_sigma)
+    _outside_legend(fig, axes[1].get_legend_handles_labels()[0], ncols=3)
+    return fig
+
+
+# --- ActCoolR's Fig. 3 and Table 2 ----------------------------------------------------------------
 
 def cooling_panels(axes, records):
-    """Fig. 3 analogue: measured APT against its target for each gamma, the learning rate ActCoolLR
-    chose, and the test error."""
+    """After ActCoolR's Fig. 3: measured APT (thin: every measurement, dots: per-epoch means)
+    against its target for each gamma, the learning rate ActCoolLR chose, and the test error."""
     cmap = matplotlib.colormaps["plasma"]
     gammas = sorted({r["config"]["gamma"] for r in records})
+    measured, curves = [], []
     for r in records:
         g = r["config"]["gamma"]
         color = cmap(gammas.index(g) / max(1, len(gammas) - 1) * 0.85)
         spe = analysis.steps_per_epoch(r)
         t, c = analysis.series(r, "apt"), analysis.series(r, "target_apt")
-        axes[0].plot(t.steps / spe, t.values, color=color, lw=0.8, alpha=0.7)
-        axes[0].plot(c.steps / spe, c.values, color=color, ls="--", lw=1.5, label=f"gamma = {g:g}")
+        e = analysis.epoch_means(r, "apt")
+        axes[0].plot(t.steps / spe, t.values, color=color, lw=0.7, alpha=0.45)
+        axes[0].plot(e.epochs - 0.5, e.means, "o", color=color, ms=4)
+        axes[0].plot(c.steps / spe, c.values, color=color, ls="--", lw=1.8, label=f"$\\gamma$ = {g:g}")
+        measured.append(t.values)
+        curves += [c.values, e.means]
         _lr_curve(axes[1], r, color=color)
         _error_curve(axes[2], r, color=color)
-    axes[0].set_ylabel("mean APT (solid) and target (dashed)")
-    axes[0].legend(fontsize=8)
-    axes[1].set_ylabel("learning rate chosen")
+    clip_to_curves(axes[0], measured, curves)
+    style = [Line2D([], [], color="grey", lw=0.7, label="measured"),
+             Line2D([], [], color="grey", marker="o", ls="", ms=4, label="epoch mean"),
+             Line2D([], [], color="grey", ls="--", lw=1.8, label="target")]
+    axes[0].legend(handles=style, loc="center right", fontsize=NOTE_PT)
+    axes[0].set_ylabel(APT_LABEL)
+    axes[0].set_title("mean APT and its target")
+    axes[1].set_ylabel(r"$\eta$ chosen")
     axes[1].set_yscale("log")
+    axes[1].set_title("learning rate")
     axes[2].set_ylabel("test error (%)")
-    for ax in axes:
-        ax.set_xlabel("epoch")
+    axes[2].set_title("test error")
+    axes[-1].set_xlabel("epoch")
 
 
 def cooling_figure(records):
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4))
+    """Three rows sharing the epoch axis (:func:`cooling_panels`), the gammas' legend above."""
+    fig, axes = plt.subplots(3, 1, figsize=(7.0, 8.4), sharex=True, layout="constrained")
     cooling_panels(axes, records)
+    handles = [h for h in axes[0].get_lines() if not h.get_label().startswith("_")]
+    _outside_legend(fig, handles, ncols=len(handles))
     return fig
 
 
 def budget_figure(budget):
     """Test error against the fraction of the budget, one line per budget."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
     for r in budget:
         _error_curve(ax, r, x_scale=r["config"]["epochs"], label=f"{r['config']['epochs']} epochs")
     ax.set_xlabel("fraction of the budget")
     ax.set_ylabel("test error (%)")
-    ax.legend(fontsize=8)
+    ax.legend()
     return fig
 
 
-# --- Table 1 --------------------------------------------------------------------------------------
+# --- ActCoolR's Table 1 ---------------------------------------------------------------------------
 
 def table1_extra(best_lr: float | None) -> str:
-    """The end of the Table 1 caption: which learning rates the columns use."""
-    base = (f"; the constant LR at {configs.LRS['constant']:g} and 1-cycle at its peak {configs.LRS['onecycle']:g}, as "
-            "in Fig. 1")
+    """The end of the caption of ``ac-table1-fmnist``: which learning rates the columns use."""
+    base = (f"; the constant LR at {configs.LRS['constant']:g} and 1-cycle at its peak {configs.LRS['onecycle']:g}, "
+            "as in the schedule runs (`ac-fig1-schedules`)")
     if best_lr is None or np.isclose(best_lr, configs.LRS["constant"]):
         return base + ("" if best_lr is None else ", which is also the constant LR's validated value")
     return base + f"; second column: the constant LR at its validated value {best_lr:g}"
 
 
 def table1_figure(t1, best_lr: float | None = None):
-    """One dot per seed and schedule at its LR of Fig. 1 (and the constant LR at ``best_lr``, its
-    validated value, when that differs); diamond and bar: the mean and its 95 % t interval."""
+    """One dot per seed and schedule at its LR of the schedule runs (and the constant LR at
+    ``best_lr``, its validated value, when that differs); diamond and bar: the mean and its 95 %
+    t interval."""
     from scipy import stats as st
 
     columns = [(s, configs.LRS[s], SCHEDULE_LABELS[s]) for s in configs.TABLE1_SCHEDULES]
     if best_lr is not None and not np.isclose(best_lr, configs.LRS["constant"]):
         columns.insert(1, ("constant", best_lr, f"constant LR\n(validated, {best_lr:g})"))
-    fig, ax = plt.subplots(figsize=(1.9 * len(columns) + 0.5, 4))
+    fig, ax = plt.subplots(figsize=(1.9 * len(columns) + 0.5, 4), layout="constrained")
     for i, (s, lr, _) in enumerate(columns):
         e = t1[(t1.schedule == s) & np.isclose(t1.lr, lr)].error.to_numpy() * 100
         ax.scatter(np.full(e.size, i), e, color=SCHEDULE_COLORS[s], s=20)

@@ -8,7 +8,9 @@ lambda = c / (eta T) (Figs. 1b, S3; ``eq-l2-lambda-pred``), AutoL2 against fixed
 1, Figs. S9, S11), Theorem 1's kernel decay exp(-2 (k - 1) lambda t) and eq. 1 against a trained
 network (Fig. 5), and AutoL2 against the fixed lambda picked on a validation split
 (``l2-autol2-val``). Tables are pandas DataFrames; a ``*_facts`` function returns ``{glue key: text}``
-for :func:`thermo.figures.glue_facts`, each number formatted once, here.
+for :func:`thermo.figures.glue_facts`, each number formatted once, here; a ``show_*`` function
+returns a table as the chapter shows it (:func:`thermo.tables.show`: units in the headers, accuracy
+in percent and its differences in percentage points, long tables collapsed behind a summary).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from thermo import l2, stats
+from thermo import l2, stats, tables
 from thermo.claims import Estimate
 from thermo.papers.l2.configs import BUDGET_ETA
 
@@ -160,7 +162,7 @@ def tstar_facts(table) -> dict:
             "l2-widest": f"{law.width}",
             "l2-slope-widest": law.text(),
             "l2-narrowest": f"{narrow}" if narrow is not None else "n/a (one width)",
-            "l2-slope-narrowest": (f"{low.text()} (R^2 = {low.fit.r2:.2f})" if low is not None and low.fit is not None
+            "l2-slope-narrowest": (f"{low.text()} (R² = {low.fit.r2:.2f})" if low is not None and low.fit is not None
                                    else "not measurable"),
             "l2-c-range": f"{c.min():.3g} to {c.max():.3g}" if len(c) else "n/a"}
 
@@ -247,6 +249,11 @@ def budget(table, records, eta: float = BUDGET_ETA, near_lam: float = 1e-3) -> B
                   budget_table(records, eta=eta, width=width, budgets=budgets, c=c))
 
 
+def _decimal(x: float, digits: int = 2) -> str:
+    """``x`` to ``digits`` significant digits, written out in decimals (0.00007, not 7e-05)."""
+    return np.format_float_positional(float(x), precision=digits, unique=True, fractional=False, trim="-")
+
+
 def best_lambda_runs(table) -> str:
     """The sweep's best lambda over the budgets, in runs of equal value: ``0.01 for T = 500 to 1050 and
     0.003 for T = 2190 to 20000``."""
@@ -286,8 +293,8 @@ def budget_facts(b: Budget, table=None, records=None) -> dict:
            "l2-budget-within-t": ", ".join(str(x) for x in within) if within else "none",
            "l2-budget-ratio": f"{first.ratio:.2g} at the shortest budget (T = {t0}) to {last.ratio:.2g} at the "
                               f"longest (T = {t1})",
-           "l2-budget-pred": (f"{first['predicted lambda']:.2g} at T = {t0} to {last['predicted lambda']:.2g} "
-                              f"at T = {t1}"),
+           "l2-budget-pred": (f"{_decimal(first['predicted lambda'])} at T = {t0} to "
+                              f"{_decimal(last['predicted lambda'])} at T = {t1}"),
            "l2-budget-best": best_lambda_runs(t),
            "l2-budget-low": f"{int((t.ratio < 1).sum())} of {len(t)}",
            "l2-budget-cost": f"{cost.min():.2f} to {cost.max():.2f} pt"}
@@ -525,3 +532,160 @@ def fit_of(out: dict, name: str, key: str = "train_loss") -> float:
 def eq1_facts(record) -> dict:
     d = record["data"]
     return {"l2-eq1-rms": f"{fit_of(d, 'eq1_k2'):.3f} for k = 2 and {fit_of(d, 'eq1_k1'):.3f} for k = 1"}
+
+
+# --- the tables as the chapter shows them (:func:`thermo.tables.show`) -----------------------------------
+# One unit per quantity: accuracy in percent (%), a difference of accuracies in percentage points (pt),
+# times in steps (or in t = eta * step for the kernel); eta, lambda, exponents and c are pure numbers.
+
+SETUP_NAMES = {"fc3": "FC", "convnet": "ConvNet"}
+
+
+def _fixed(values, decimals: int = 2, sign: bool = False, scale: float = 1.0) -> list[str]:
+    """Numbers with a fixed number of decimals (``scale`` 100: a fraction in percent); '-' where missing."""
+    fmt = f"{{:{'+' if sign else ''}.{decimals}f}}"
+    out = []
+    for v in values:
+        x = None if v is None else float(v)
+        out.append("-" if x is None or not math.isfinite(x) else fmt.format(scale * x))
+    return out
+
+
+def _yes_no(values) -> list[str]:
+    """Flags as 'yes' / 'no' ('-' where missing, e.g. a run that did not finish)."""
+    return ["-" if v is None or (isinstance(v, float) and math.isnan(v)) else ("yes" if v else "no") for v in values]
+
+
+def _steps(values) -> list:
+    """Step counts as integers ('-' where missing)."""
+    return [int(v) if v is not None and not (isinstance(v, float) and math.isnan(v)) else "-" for v in values]
+
+
+def show_runs(table) -> tables.Table:
+    """The runs of a t* sweep (:func:`runs_table`), one row each, collapsed behind a one-line summary."""
+    t = table
+    shown = pd.DataFrame({
+        "width": t.width, "seed": t.seed, "η": t.eta, "λ": t.lam, "run length (steps)": t.steps,
+        "t* (steps)": _steps(t.t_star), "peak at the end": _yes_no(t.peak_at_end),
+        "c = ηλt*": _fixed(t.c, 3), "peak test accuracy (%)": _fixed(t.peak_acc, 2, scale=100),
+        "training set fitted at (steps)": _steps(t.fitted_at)})
+    ok = int((t.status == "ok").sum())
+    return tables.show(shown, caption="The runs of the sweep: time to peak t*, c = ηλt* and the step at which the "
+                                      "training set was fitted.",
+                       unitless=("width", "seed", "η", "λ", "c = ηλt*", "peak at the end"),
+                       summary=f"{len(t)} runs ({ok} finished) over {t.width.nunique()} widths, "
+                               f"{t.seed.nunique()} seeds and {t[['eta', 'lam']].drop_duplicates().shape[0]} "
+                               "(η, λ) points, each with its t*, c and fitting step: click to show them all")
+
+
+DEFINITION_NAMES = {"t_star": "global peak", "t_star_fit": "peak after fitting"}
+
+
+def show_slopes(table) -> tables.Table:
+    """:func:`slope_table`: the exponent of t* against eta * lambda per width and definition of t*."""
+    s = pd.concat([slopes(table), slopes(table, "t_star_fit")])
+    shown = pd.DataFrame({
+        "width": s.width, "t* is the": s.definition.map(DEFINITION_NAMES), "exponent": _fixed(s.slope, 3),
+        "95 % interval": [f"[{lo:.3f}, {hi:.3f}]" for lo, hi in zip(s.lo, s.hi)], "R²": _fixed(s.r2, 3),
+        "(η, λ) points": s.points,
+        "c = ηλt*: median (range)": [f"{m:.3f} ({a:.3f} to {b:.3f})" for m, a, b in zip(s.c_median, s.c_min, s.c_max)]})
+    return tables.show(shown, caption="The exponent of t* against ηλ (the law says −1), least squares in log-log over "
+                                      "the (η, λ) points that passed their peak; 95 % regression t interval.",
+                       unitless=("width", "t* is the", "exponent", "95 % interval", "R²", "(η, λ) points",
+                                 "c = ηλt*: median (range)"))
+
+
+def show_peak_vs_eta(table) -> tables.Table:
+    """:func:`peak_vs_eta`: the peak accuracy of every eta at the lambdas several learning rates share."""
+    p = peak_vs_eta(table)
+    shown = pd.DataFrame({"width": p.width, "λ": p.lam, "η": p.eta,
+                          "peak test accuracy, mean (%)": _fixed(p["peak accuracy (mean)"], 2, scale=100),
+                          "lowest seed (%)": _fixed(p["min"], 2, scale=100),
+                          "highest seed (%)": _fixed(p["max"], 2, scale=100), "seeds": p.seeds})
+    return tables.show(shown, caption="Peak test accuracy at a fixed λ for each learning rate that ran it.",
+                       unitless=("width", "λ", "η", "seeds"))
+
+
+def show_budget(b: Budget) -> tables.Table:
+    """:func:`budget_table`: per budget, the sweep's best lambda, the prediction and what following it costs."""
+    t = b.table
+    near = t["accuracy at the grid lambda nearest the prediction"]
+    shown = pd.DataFrame({
+        "budget T (steps)": t["budget T"], "best λ of the sweep": t["best lambda (sweep)"],
+        "predicted λ = c/(ηT)": [_decimal(x) for x in t["predicted lambda"]], "predicted / best": t["ratio"],
+        "best test accuracy (%)": _fixed(t["best accuracy"], 2, scale=100),
+        "at the grid λ nearest the prediction (%)": _fixed(near, 2, scale=100),
+        "cost of the prediction (pt)": _fixed(t["best accuracy"] - near, 2, scale=100)})
+    return tables.show(shown, caption=f"The best λ within a budget of T steps (η = {b.eta:g}, width {b.width}, "
+                                      f"mean over seeds) against the prediction with c = {b.c:.3f}.",
+                       unitless=("best λ of the sweep", "predicted λ = c/(ηT)", "predicted / best"), digits=3)
+
+
+def show_pairs(pairs) -> tables.Table:
+    """:func:`autol2_pairs`: AutoL2 against the best fixed lambda picked on test accuracy."""
+    shown = pd.DataFrame({
+        "setup": pairs.setup.map(lambda s: SETUP_NAMES.get(s, s)), "seed": pairs.seed,
+        "AutoL2 test accuracy (%)": _fixed(pairs.autol2, 2, scale=100),
+        "best fixed λ: test accuracy (%)": _fixed(pairs.best_fixed, 2, scale=100), "best fixed λ": pairs.best_lam,
+        "AutoL2 − fixed (pt)": _fixed(pairs.difference, 2, sign=True, scale=100),
+        "λ on the edge of its grid": pairs.on_edge.astype(bool)})
+    return tables.show(shown, caption="AutoL2 against the best fixed λ of the same setup and seed, picked on test "
+                                      "accuracy (best test accuracy of each run).",
+                       unitless=("setup", "seed", "best fixed λ", "λ on the edge of its grid"))
+
+
+def show_validated_lambdas(vt) -> tables.Table:
+    """:func:`validated_lambdas`: the fixed lambda of each setup picked on the validation split."""
+    g = validated_lambdas(vt)
+    shown = pd.DataFrame({"setup": g.setup.map(lambda s: SETUP_NAMES.get(s, s)), "λ": g.lam,
+                          "validation accuracy, mean (%)": _fixed(g["validation accuracy (mean)"], 2, scale=100),
+                          "seeds": g.seeds, "chosen": g.chosen.astype(bool), "on the edge of its grid":
+                              g.on_edge.astype(bool)})
+    return tables.show(shown, caption="Fixed λ: best validation accuracy (mean over seeds); the chosen λ of each setup "
+                                      "has the highest.",
+                       unitless=("setup", "λ", "seeds", "chosen", "on the edge of its grid"),
+                       summary=f"{len(g)} fixed λ over {g.setup.nunique()} setups with their mean validation "
+                               "accuracy and which one is chosen: click to show them all")
+
+
+def show_validated_pairs(vt) -> tables.Table:
+    """:func:`validated_pairs`: AutoL2 against the validated fixed lambda, at each run's validation peak."""
+    p = validated_pairs(vt)
+    shown = pd.DataFrame({"setup": p.setup.map(lambda s: SETUP_NAMES.get(s, s)), "seed": p.seed,
+                          "AutoL2 test accuracy (%)": _fixed(p.autol2, 2, scale=100),
+                          "fixed λ: test accuracy (%)": _fixed(p.fixed, 2, scale=100), "fixed λ": p.lam,
+                          "AutoL2 − fixed (pt)": _fixed(p.difference, 2, sign=True, scale=100)})
+    return tables.show(shown, caption="AutoL2 against the fixed λ chosen on validation, test accuracy where each run's "
+                                      "validation accuracy peaks.", unitless=("setup", "seed", "fixed λ"))
+
+
+def show_narrow(table) -> tables.Table:
+    """:func:`narrow_runs`: the narrow network's runs with their final training accuracy."""
+    n = narrow_runs(table)
+    shown = pd.DataFrame({"λ": n.lam, "seed": n.seed, "run length (steps)": n.steps, "t* (steps)": _steps(n.t_star),
+                          "peak test accuracy (%)": _fixed(n.peak_acc, 2, scale=100),
+                          "peak at the end": _yes_no(n.peak_at_end),
+                          "final training accuracy (%)": _fixed(n.final_train_acc, 1, scale=100)})
+    return tables.show(shown, caption="The narrow network (width 64, all of Fashion-MNIST): time to peak and the "
+                                      "training accuracy it ends with.", unitless=("λ", "seed", "peak at the end"),
+                       summary=f"{len(n)} runs over {n.lam.nunique()} λ and {n.seed.nunique()} seeds, with t* and "
+                               "the final training accuracy: click to show them all")
+
+
+def show_decay(decay) -> tables.Table:
+    """:func:`decay_table`: the measured decay rate of every ``l2-kernel-decay`` run against Theorem 1's."""
+    d = decay
+    shown = pd.DataFrame({
+        "k": d.k, "width": d.width, "λ": d["lambda"], "seed": d.seed,
+        "decay rate (1/t)": _fixed(d["measured rate"], 4), "its s.e. (1/t)": [f"{x:.1e}" for x in d["standard error"]],
+        "2(k−1)λ (1/t)": _fixed(d["predicted 2(k-1) lambda"], 2),
+        "measured / predicted": _fixed(d["measured / predicted"], 3),
+        "final cos(Θ_t, Θ_0)": _fixed(d["final cosine(Theta_t, Theta_0)"], 4),
+        "final training accuracy (%)": _fixed(d["final train accuracy"], 1, scale=100)})
+    e = decay_estimate(d)
+    ratio = f", measured over predicted {e.value:.3f} on the widest networks with λ > 0" if e is not None else ""
+    return tables.show(shown, caption="The fitted decay rate of ‖Θ_t‖ (t = η × step) against the paper's Theorem 1, "
+                                      "2(k−1)λ, per run.",
+                       unitless=("k", "width", "λ", "seed", "measured / predicted", "final cos(Θ_t, Θ_0)"),
+                       summary=f"{len(d)} runs over k = {', '.join(str(k) for k in sorted(d.k.unique()))} and "
+                               f"{d.width.nunique()} widths{ratio}: click to show them all")

@@ -7,7 +7,9 @@ estimates the claims use, each a :class:`thermo.claims.Estimate` with its 95 % i
 (:func:`departure_exponent`, :func:`start_exponent`, :func:`tau_nl_slope`, :func:`eta_star_exponent`,
 :func:`paired_vs_one`, :func:`tuned_beta_gain`, :func:`best_seed_gain`), and a ``*_facts`` function
 that formats the chapter's glued numbers from the same estimates (``{glue key: text}``, for
-``thermo.figures.glue_facts``; intervals as ``est [lo, hi]``). Records are those of :mod:`.runs`.
+``thermo.figures.glue_facts``; intervals as ``est [lo, hi]``), and a ``*_view`` function that turns
+a table into what the page shows (``thermo.tables.show``: HTML, units or ``unitless`` in the headers,
+a caption, and a one-sentence summary for a long table). Records are those of :mod:`.runs`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from thermo import stats
+from thermo import stats, tables
 from thermo.claims import Estimate
 from thermo.errors import ConfigError
 
@@ -30,6 +32,14 @@ CHANCE = 0.1  # the accuracy a diverged run of a 10-class problem counts as
 
 def _acc_or_chance(record) -> float:
     return record["data"]["final_test_acc"] if record["status"] == "ok" else CHANCE
+
+
+PERCENT = ("final train accuracy (%)", "final test accuracy (%)", "linearized test accuracy (%)")
+
+
+def _names(values) -> pd.Series:
+    """Values written as ``:g`` (a table's column of settings, c = -0.9999 kept whole)."""
+    return pd.Series(values).map("{:g}".format)
 
 
 def _range(values, fmt: str = ".2f") -> str:
@@ -153,6 +163,24 @@ def collapse_facts(records) -> dict[str, str]:
     }
 
 
+def collapse_view(records) -> tables.Table:
+    """:func:`collapse_table` as the page shows it: accuracies in %, times in eta_tilde t."""
+    t = collapse_table(records)
+    shown = pd.DataFrame({"η̃": t.eta_tilde, "β": t.beta, "status": t.status, "last step": t["last step"],
+                          "leaves the linearized curve by 1 % at η̃t":
+                              t["leaves the linearized curve (1 %) at eta_tilde t"],
+                          "by 10 % at η̃t": t["leaves it (10 %) at"],
+                          PERCENT[0]: 100 * t["final train acc"], PERCENT[1]: 100 * t["final test acc"],
+                          PERCENT[2]: 100 * t["linearized test acc"]})
+    diverged = int((t.status != "ok").sum())
+    return tables.show(shown, caption="When each network leaves its linearized curve (∞: not within its run), and "
+                       "its final accuracies.", digits=3,
+                       unitless=("η̃", "β", "last step", "leaves the linearized curve by 1 % at η̃t", "by 10 % at η̃t"),
+                       summary=f"{len(t)} runs ({t.eta_tilde.nunique()} values of η̃ times {t.beta.nunique()} of β, "
+                               f"{diverged} diverged): when each leaves its linearized curve, and its final "
+                               "accuracies")
+
+
 # --- Figs. 2-3: the timescales tau_z (eq. 7) and tau_nl (eq. 9) -----------------------------------------
 
 def timescale_table(records) -> pd.DataFrame:
@@ -268,6 +296,34 @@ def tau_z_facts(records, level: float = START_LEVEL) -> dict[str, str]:
     }
 
 
+def tau_z_view(table) -> tables.Table:
+    """:func:`tau_z_table` as the page shows it."""
+    shown = pd.DataFrame({"β": table.beta, "c": _names(table.c), "‖Z⁰‖_F": table.z0_norm,
+                          "τ_z by the paper's eq. 7 (steps)": table.tau_z_theory,
+                          "τ_z from the first step (steps)": table.tau_z_empirical,
+                          "eq. 7 / first step": table["theory / empirical"],
+                          "τ_z η̃ / ‖Z⁰‖_F": table.tau_z_eta_over_z0, "τ_nl η̃": table.tau_nl_eta})
+    agree = (table["theory / empirical"] - 1).abs().max()
+    return tables.show(shown, caption="The short runs of the ReLU network: τ_z by the paper's eq. 7 and from the "
+                       "first step, and τ_nl.", unitless=("β", "c", "‖Z⁰‖_F", "eq. 7 / first step",
+                                                          "τ_z η̃ / ‖Z⁰‖_F", "τ_nl η̃"),
+                       summary=f"{len(table)} short runs ({table.beta.nunique()} values of β times "
+                               f"{table.c.nunique()} of c): τ_z by the paper's eq. 7 agrees with the first step to "
+                               f"{agree:.1e}")
+
+
+def learning_starts_view(records, level: float = START_LEVEL) -> tables.Table:
+    """:func:`learning_starts` as the page shows it."""
+    t = learning_starts(records, level)
+    first = f"first step with training accuracy ≥ {100 * level:g} % (steps)"
+    shown = pd.DataFrame({"‖Z⁰‖_F": t.z0_norm, "τ_z (steps)": t["tau_z (steps)"],
+                          first: t[f"first step with accuracy >= {level}"],
+                          "that step in units of τ_z": t["... in units of tau_z"]})
+    return tables.show(shown, caption=f"The long runs: when the training accuracy first reaches {100 * level:g} % "
+                       "(∞: never), in steps and in units of τ_z.", digits=3,
+                       unitless=("‖Z⁰‖_F", "that step in units of τ_z"))
+
+
 def tau_nl_slopes(table) -> pd.DataFrame:
     """Per activation and c: the log-log slope of tau_nl * eta_tilde against beta with its standard
     error (the paper: 1)."""
@@ -315,6 +371,19 @@ def tau_nl_facts(records) -> dict[str, str]:
     return {"tc-nl-slope-relu": tau_nl_text(slopes, "relu"), "tc-nl-slope-erf": tau_nl_text(slopes, "erf")}
 
 
+def tau_nl_slopes_view(table) -> tables.Table:
+    """:func:`tau_nl_slopes` as the page shows it."""
+    t = tau_nl_slopes(table)
+    shown = pd.DataFrame({"activation": t.activation, "c": _names(t.c), "‖Z⁰‖_F at β = 1": t["z0_norm (beta = 1)"],
+                          "exponent of τ_nl η̃ in β": t.slope, "its standard error": t.slope_se,
+                          "values of β": t.points})
+    return tables.show(shown, caption="The exponent of τ_nl η̃ in β, one log-log fit per activation and c (the "
+                       "paper: 1).", unitless=("‖Z⁰‖_F at β = 1", "exponent of τ_nl η̃ in β",
+                                               "its standard error", "values of β"), digits=3,
+                       summary=f"{len(t)} fits: the exponent of τ_nl η̃ in β for each activation and c (the paper: "
+                               "1)")
+
+
 REMAINDER_EXPONENT = "exponent of the remainder for 1e-5 <= s <= 1e-2"
 
 
@@ -338,6 +407,17 @@ def remainder_table(records) -> pd.DataFrame:
 def step_scaling_facts(records) -> dict[str, str]:
     t = remainder_table(records)
     return {f"tc-remainder-{act}": _range(t[t.activation == act][REMAINDER_EXPONENT]) for act in ("relu", "erf")}
+
+
+def remainder_view(records) -> tables.Table:
+    """:func:`remainder_table` as the page shows it."""
+    t = remainder_table(records)
+    shown = pd.DataFrame({"activation": t.activation, "c": _names(t.c),
+                          "exponent of the remainder in s, 10⁻⁵ ≤ s ≤ 10⁻²": t[REMAINDER_EXPONENT],
+                          "remainder / s² at s = 10⁻³": t["remainder / s^2 at s = 1e-3"],
+                          "smooth term ‖D²f[d, d]‖ / 2": t["smooth term ||D^2 f|| / 2"]})
+    return tables.show(shown, caption="The non-linear remainder of one step of size s (2: quadratic, as for a smooth "
+                       "network).", digits=3, unitless=tuple(shown.columns[2:]))
 
 
 # --- Fig. 4: the best learning rate against beta ------------------------------------------------------
@@ -415,6 +495,17 @@ def eta_star_facts(records) -> dict[str, str]:
             else "not measurable"}
 
 
+def eta_star_view(records) -> tables.Table:
+    """:func:`eta_star_table` as the page shows it."""
+    t = eta_star_table(records)
+    shown = pd.DataFrame({"β": t.beta, "η* (parabola in log η)": t.eta_star, "best grid η": t.grid_best,
+                          "best mean test accuracy (%)": 100 * t.best_acc, "η* at the grid's edge": t.on_edge,
+                          "largest η at which every seed trains": t.largest_training_lr})
+    return tables.show(shown, caption="Per β: the best learning rate η* and the largest that trains (every seed above "
+                       "50 %).", digits=3, unitless=("β", "η* (parabola in log η)", "best grid η",
+                                                      "largest η at which every seed trains"))
+
+
 # --- Fig. 5: the (beta, ||Z0||) phase plane -----------------------------------------------------------
 
 def phase_table(records) -> pd.DataFrame:
@@ -450,6 +541,15 @@ def base_logit_norm(plane) -> float:
 def phase_accuracy_grid(plane) -> pd.DataFrame:
     """The test accuracy at the best learning rate, c down and beta across."""
     return plane.pivot_table(index="c", columns="beta", values="test_acc")
+
+
+def phase_accuracy_view(plane) -> tables.Table:
+    """:func:`phase_accuracy_grid` in % as the page shows it: c down, beta across."""
+    grid = 100 * phase_accuracy_grid(plane)
+    grid.columns = [f"β = {b:g} (%)" for b in grid.columns]
+    grid.index = pd.Index(_names(grid.index), name="c")
+    return tables.show(grid, caption="Test accuracy at the best learning rate of each point of the phase plane, one "
+                       "row per correlation c, one column per β.", digits=3)
 
 
 def phase_facts(records) -> dict[str, str]:
@@ -495,6 +595,17 @@ def beta_sweep_table(records) -> pd.DataFrame:
 def beta_sweep_percent(table) -> pd.DataFrame:
     """:func:`beta_sweep_table` with the accuracies in percent."""
     return table.assign(**{col: 100 * table[col] for col in ("mean", "std", "max")})
+
+
+def beta_sweep_view(table) -> tables.Table:
+    """:func:`beta_sweep_table` in % as the page shows it."""
+    shown = pd.DataFrame({"BatchNorm": table.batchnorm.astype(bool), "β": table.beta,
+                          "mean test accuracy (%)": 100 * table["mean"], "standard deviation (%)": 100 * table["std"],
+                          "best seed (%)": 100 * table["max"], "seeds": table.seeds, "diverged": table.diverged})
+    return tables.show(shown, caption="Step 2: final test accuracy at η₀/β over seeds (a diverged run counts as "
+                       "chance, 10 %).", digits=3, unitless=("β", "seeds", "diverged"),
+                       summary=f"{len(table)} rows, one per network and β: the mean, standard deviation and best "
+                               f"seed of the final test accuracy over {int(table.seeds.max())} seeds")
 
 
 @dataclass(frozen=True)
@@ -614,6 +725,19 @@ def paired_table(runs) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def paired_view(records) -> tables.Table:
+    """:func:`paired_table` of a beta sweep's records as the page shows it."""
+    t = paired_table(beta_runs(records))
+    shown = pd.DataFrame({"BatchNorm": t.batchnorm.astype(bool), "β": t.beta,
+                          "test accuracy minus at β = 1 (pt)": t["minus beta = 1 (pt)"],
+                          "95 % interval, low (pt)": t["lo (pt)"], "95 % interval, high (pt)": t["hi (pt)"],
+                          "seeds": t.seeds,
+                          "smallest difference detectable with 80 % power (pt)": t["detectable (pt)"]})
+    return tables.show(shown, caption="Each β against β = 1, paired over seeds.", digits=3, unitless=("β", "seeds"),
+                       summary=f"{len(t)} comparisons, each β against β = 1 paired over seeds; "
+                               f"{int((t['lo (pt)'] > 0).sum())} lie above 0")
+
+
 def comparison_text(est: Estimate) -> str:
     """``est [lo, hi] pt (n seeds; detectable d pt)``: a comparison with its n and its power."""
     return f"{est.text(2)} ({est.n} seeds; the smallest difference detectable with 80 % power: " \
@@ -699,6 +823,18 @@ def ntk_groups(table) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def ntk_groups_view(table) -> tables.Table:
+    """:func:`ntk_groups` as the page shows it."""
+    g = ntk_groups(table)
+    shown = pd.DataFrame({"activation": g.activation, "labels": g.labels, "points": g.points,
+                          "correlation of the logarithms": g["corr of logs"],
+                          "measurement / prediction, mean": g["ratio mean"],
+                          "measurement / prediction, max / min": g["ratio spread (max/min)"],
+                          "τ_z η̃ / ‖Z⁰‖_F, max / min": g["range of tau_z eta/||Z0|| (max/min)"]})
+    return tables.show(shown, caption="Per non-linearity and labels: how closely the infinite-width kernel predicts "
+                       "τ_z η̃ / ‖Z⁰‖_F.", digits=4, unitless=tuple(shown.columns[2:]))
+
+
 def ntk_facts(records) -> dict[str, str]:
     groups = ntk_groups(ntk_prediction_table(records))
     span = groups["range of tau_z eta/||Z0|| (max/min)"]
@@ -729,6 +865,18 @@ def conditioning_table(records) -> pd.DataFrame:
     """One row per (activation, beta): ||beta z0||_F and kappa (None past float64 rounding)."""
     return pd.DataFrame([{"activation": r["config"]["activation"], **row}
                          for r in records for row in r["data"]["rows"]])
+
+
+def conditioning_view(records) -> tables.Table:
+    """:func:`conditioning_table` as the page shows it."""
+    t = conditioning_table(records)
+    shown = pd.DataFrame({"activation": t.activation, "β": t.beta, "‖βz⁰‖_F": t.z_norm, "κ(H)": t.kappa})
+    kappa = t.kappa.dropna()
+    return tables.show(shown, caption="The condition number of the linearized dynamics (-: past float64 rounding).",
+                       digits=3, unitless=("β", "‖βz⁰‖_F", "κ(H)"),
+                       summary=f"{len(t)} rows, one per activation and β ({t.beta.nunique()} values from "
+                               f"{t.beta.min():.3g} to {t.beta.max():.3g}): κ(H) from {kappa.min():.3g} to "
+                               f"{kappa.max():.3g}")
 
 
 def conditioning_facts(records) -> dict[str, str]:

@@ -163,14 +163,15 @@ CLAIMS = (
     Claim("tc-departure", "temperature-check", "Fig. 1, Sec. 2.4",
           "At a fixed effective learning rate the network leaves its linearized learning curve later, in units "
           "of eta_tilde t, the larger beta is",
-          "a strong, monotonic dependence on beta (Fig. 1); tau_nl ~ beta, exponent 1 (eq. 9)",
+          "a strong, monotonic dependence on beta (the paper's Fig. 1); tau_nl ~ beta, exponent 1 (its eq. 9)",
           direction(1.0, what="the exponent in beta of the time the network first differs from its linearized "
                               "model by 10 %"),
           measure=measure_departure, chapter=CHAPTER, section="tc-fig1"),
     Claim("tc-ntk-tau-z", "temperature-check", "Eq. 7, Fig. 2",
-          "tau_z, computed from the kernel at initialization (eq. 7), is the time scale on which training starts: "
+          "tau_z, computed from the kernel at initialization (the paper's eq. 7), is the time scale on which training "
+          "starts: "
           "the step at which the training accuracy first reaches 30 % grows in proportion to tau_z",
-          "rescaling time by tau_z collapses the early accuracy curves (Fig. 2, right): exponent 1",
+          "rescaling time by tau_z collapses the early accuracy curves (the paper's Fig. 2, right): exponent 1",
           point_value(1.0, "exponent"), measure=measure_tau_z_start, chapter=CHAPTER, section="tc-fig2"),
     Claim("tc-tau-nl", "temperature-check", "Fig. 3, eq. 9",
           "The non-linear timescale in units of the effective LR scales as tau_nl * eta_tilde ~ beta (ReLU network)",
@@ -186,19 +187,20 @@ CLAIMS = (
     Claim("tc-beta-no-norm", "temperature-check", "Fig. 6(a), Sec. 3.3.1",
           "Without normalization, beta tuned below 1 (learning rate eta0 / beta) beats beta = 1",
           "best mean accuracy at beta ~ 1e-2 (WRN without BatchNorm, CIFAR-10); the gain is not stated in the text "
-          "(Table 1's gain from beta, 0.86 pt, is the effect size)",
+          "(the paper's Table 1: gain from beta, 0.86 pt, is the effect size)",
           direction(PAPER_BETA_GAIN, what="tuned beta < 1 minus beta = 1", **FIG6_EFFECT),
           measure=measure_tuned_beta, chapter=CHAPTER, section="tc-fig6"),
     Claim("tc-beta-bn-ten", "temperature-check", "Fig. 6(a), Sec. 3.3.1",
           "With BatchNorm the best inverse temperature is near 10: beta = 10 beats beta = 1",
-          "optimal beta ~ 10 (WRN with BatchNorm, CIFAR-10); gain not stated (Table 1's 0.86 pt as the effect size)",
+          "optimal beta ~ 10 (WRN with BatchNorm, CIFAR-10); gain not stated (the paper's Table 1: 0.86 pt as the "
+          "effect size)",
           direction(PAPER_BETA_GAIN, what="beta = 10 minus beta = 1", **FIG6_EFFECT),
           measure=measure_bn_ten, chapter=CHAPTER, section="tc-fig6"),
     Claim("tc-beta-best-seed", "temperature-check", "Fig. 6(b), Sec. 3.3.1",
           "Without normalization, small beta raises the best seed (at the cost of variability): the best seed at "
           "beta = 1e-2 beats the best seed at beta = 1",
           "low mean but high maximum accuracy over 10 seeds at beta <= 1e-2 (WRN, CIFAR-10); gain not stated "
-          "(Table 1's 0.86 pt as the effect size)",
+          "(the paper's Table 1: 0.86 pt as the effect size)",
           direction(PAPER_BETA_GAIN, what="best seed at small beta minus best seed at beta = 1", **FIG6_EFFECT),
           measure=measure_best_seed, chapter=CHAPTER, section="tc-fig6"),
 )
