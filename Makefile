@@ -79,6 +79,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/esd.py
 	$(PY) benchmarks/tempbalance.py
 	$(PY) benchmarks/apt.py --save benchmarks/results/apt.json
+	$(PY) benchmarks/synthesis.py --save benchmarks/results/synthesis.json
 
 clean:
 	rm -rf _build book/_static/figures .pytest_cache .ruff_cache

@@ -8,11 +8,15 @@ import re
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 import thermo
 from thermo import actcool, apt, claims, data, figures, htsr, l2, models, results, softmax, stats, sweep, train
 from thermo.errors import ConfigError, CorruptRecord, DatasetNotFound, MissingResults
 from thermo.experiments import get as get_experiment
+from thermo.papers.synthesis import configs as syn_configs
+from thermo.papers.synthesis import runs as syn_runs
+from thermo.papers.synthesis.thermometers import ThermometerSet
 from thermo.papers.tempbalance.runs import check_s_vs_alpha
 from thermo.tempbalance import SpectralNormRegularizer, TempBalance, layer_lr_scales
 
@@ -457,3 +461,124 @@ def test_an_environment_problem_leaves_no_failed_record(tmp_path):
     with pytest.raises(DatasetNotFound):
         results.cached("exp-env", 1, {"n": 1}, compute, "quick", store=store)
     assert not list(tmp_path.rglob("*.json"))
+
+
+# --- python -m thermo cost (thermo.cost) ------------------------------------------------------------------
+
+def test_cost_of_an_unknown_profile_is_one_clear_error(capsys):
+    from thermo import __main__ as cli
+
+    assert cli.main(["cost", "--profile", "papr"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == "error: unknown profile 'papr': choose one of smoke, quick, paper. Did you mean 'paper'?\n"
+
+
+def test_cost_names_the_experiment_whose_plan_raises(monkeypatch, capsys):
+    from thermo import __main__ as cli
+    from thermo import catalog, cost, experiments
+
+    def plan(config):
+        raise ValueError("no model for this config")
+
+    good = experiments.REGISTRY["tb-s-vs-alpha"]
+    bad = experiments.Experiment("tb-bad-plan", 1, lambda profile: [{"n": 1}], lambda config: {}, "a broken plan",
+                                 plan=plan)
+    monkeypatch.setitem(experiments.REGISTRY, bad.id, bad)
+    monkeypatch.setattr(catalog, "all_experiments", lambda: {bad.id: bad, good.id: good})
+    rows = cost.cost_table("smoke")
+    assert [r["error"] for r in rows] == [None, "tb-bad-plan: could not be counted (ValueError: no model for this "
+                                                "config)"]
+    assert cli.main(["cost", "--profile", "smoke"]) == 1
+    captured = capsys.readouterr()
+    assert "tb-s-vs-alpha" in captured.out and re.search(r"tb-bad-plan +FAILED \[\d\]", captured.out)
+    assert captured.err == "error: tb-bad-plan: could not be counted (ValueError: no model for this config)\n"
+    with pytest.raises(ConfigError, match=r"^tb-bad-plan: could not be counted \(ValueError: no model for this "
+                                          r"config\)$"):
+        cost.chapter_line("notebooks/tempbalance/02-training-with-tempbalance", "smoke")
+
+
+# --- synthesis chapter: an instrument asked for on a model it cannot read, or a run it cannot time, fails
+# before any training with one message saying what was wrong (messages checked exactly).
+
+SYN_PROBE = torch.zeros(4, 1, 4, 4)
+SYN_RELU = "Sequential has no nn.ReLU modules: APT needs ReLU modules to hook (functional relu calls cannot be seen)"
+SYN_SCHEDULES = "('cosine', 'tempbalance', 'actcool', 'autol2')"
+
+
+def syn_mlp(width=64):
+    return nn.Sequential(nn.Flatten(), nn.Linear(16, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(),
+                         nn.Linear(width, 3))
+
+
+def syn_thermometers(model=None, probe=SYN_PROBE, beta=1.0, every=10, granularity="position"):
+    return ThermometerSet(syn_mlp() if model is None else model, probe, beta, every, granularity)
+
+
+def syn_config(**kw):
+    return {**syn_configs.point("smoke", "cosine", 43), **kw}
+
+
+SYN_CASES = [
+    # APT needs ReLU modules, alpha needs Conv2d/Linear layers with enough eigenvalues, the logit scale needs beta
+    (lambda: syn_thermometers(nn.Sequential(nn.Flatten(), nn.Linear(16, 3))), SYN_RELU),
+    (lambda: syn_thermometers(nn.Sequential(nn.Flatten(), nn.ReLU())),
+     "Sequential has no Conv2d or Linear layer: alpha (TempBalance's PL_Alpha_Hill) reads the spectra of their weight "
+     "matrices"),
+    (lambda: syn_thermometers(syn_mlp(width=8)),
+     "no Conv2d/Linear layer of Sequential has 50 eigenvalues or more: the Hill estimate of alpha needs them (make the "
+     "network wider)"),
+    (lambda: syn_thermometers(beta=None),
+     "the logit scale reads beta * ||z||: give the inverse temperature beta of the run's loss (1.0 for plain "
+     "cross-entropy)"),
+    (lambda: syn_thermometers(beta=0.0), "the inverse temperature beta must be a positive finite number, got 0.0"),
+    (lambda: syn_thermometers(beta=float("nan")),
+     "the inverse temperature beta must be a positive finite number, got nan"),
+    (lambda: syn_thermometers(beta=True), "the inverse temperature beta must be a positive finite number, got True"),
+    (lambda: syn_thermometers(probe=None),
+     "the logit scale needs a probe batch of inputs (a tensor with one example per row)"),
+    (lambda: syn_thermometers(every=0), "every must be a positive integer number of steps, got 0"),
+    (lambda: syn_thermometers(every=2.5), "every must be a positive integer number of steps, got 2.5"),
+    (lambda: syn_thermometers(granularity="layer"),
+     "granularity must be one of ('example', 'position', 'neuron'), got 'layer'"),
+    # a run's config, checked before any data is loaded
+    (lambda: syn_runs.syn_run(syn_config(schedule="onecycle")),
+     f"schedule must be one of {SYN_SCHEDULES}, got 'onecycle'"),
+    (lambda: syn_runs.syn_run(syn_config(beta=-1.0)),
+     "the inverse temperature beta must be a positive finite number, got -1.0"),
+    (lambda: syn_runs.syn_run(syn_config(probe_size=0)), "probe_size must be a positive number of examples, got 0"),
+    (lambda: syn_runs.syn_run(syn_config(init="xavier")), "init must be None (torch's default) or 'he', got 'xavier'"),
+    (lambda: syn_runs.syn_run(syn_config(model="resnet20", width=0.05, hidden=None, init=None)),
+     "no Conv2d/Linear layer of ResNet has 50 eigenvalues or more: the Hill estimate of alpha needs them (make the "
+     "network wider)"),
+    (lambda: syn_runs.syn_run({**syn_configs.point("smoke", "tempbalance", 43), "s1": 1.5, "s2": 0.5}),
+     "need 0 < s1 < s2 for the LR scaling range, got s1=1.5, s2=0.5"),
+    (lambda: syn_runs.syn_run({**syn_configs.point("smoke", "autol2", 43), "l2_every": 0}),
+     "AutoL2 measures every `every` >= 1 steps, got 0"),
+    (lambda: get_experiment("syn-schedules").check_config(syn_config(betas=2.0)),
+     "syn-schedules: unknown config key 'betas'; its keys are .*"),
+]
+
+
+@pytest.mark.parametrize("make, message", SYN_CASES, ids=[f"case{i}" for i in range(len(SYN_CASES))])
+def test_synthesis_one_clear_error_before_any_work(monkeypatch, make, message):
+    def no_data(*args, **kwargs):
+        raise AssertionError("data were loaded before the config was checked")
+
+    monkeypatch.setattr(data, "load", no_data)
+    with pytest.raises(ConfigError) as err:
+        make()
+    assert re.fullmatch(message if message.endswith(".*") else re.escape(message), str(err.value)), str(err.value)
+
+
+def test_the_clock_without_weight_decay_stops_before_the_first_step():
+    model = syn_mlp()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    ds = data.ArrayDataset(torch.randn(8, 1, 4, 4), torch.zeros(8, dtype=torch.long), "z", "train", 3)
+    therm = ThermometerSet(model, ds.x[:4], 1.0, every=2)
+    with pytest.raises(ConfigError) as err:
+        train.fit(model, ds, ds, train.TrainConfig(epochs=1, lr=0.1, batch_size=4, weight_decay=0.0),
+                  callbacks=therm.callbacks, progress=False)
+    assert str(err.value) == "the L2 clock eta * lambda * t needs a weight decay lambda > 0 in the optimizer"
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), k

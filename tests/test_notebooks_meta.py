@@ -63,7 +63,7 @@ def test_chapter_names_itself_for_the_manifests(nb):
 
 
 PACKAGE_OF = {"tempbalance": "tempbalance", "actcoolr": "actcoolr", "temperature-check": "temperature_check",
-              "l2-regularization": "l2"}
+              "l2-regularization": "l2", "synthesis": "synthesis"}
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)

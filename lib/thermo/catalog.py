@@ -13,7 +13,7 @@ import os
 from thermo import claims, experiments
 from thermo.errors import ConfigError
 
-PACKAGES = ("tempbalance", "actcoolr", "temperature_check", "l2")
+PACKAGES = ("tempbalance", "actcoolr", "temperature_check", "l2", "synthesis")
 
 
 def load_all() -> None:

@@ -11,4 +11,5 @@ PAPERS = {
     "actcoolr": ("ActCoolR", "actcoolr"),
     "temperature-check": ("Temperature check", "agarwala2020temperature"),
     "l2": ("L2 and the optimal learning rate", "lewkowycz2020l2"),
+    "ours": ("This book", None),  # claims of the synthesis chapter: our own questions, no paper to cite
 }

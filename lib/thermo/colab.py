@@ -32,6 +32,7 @@ CHAPTERS = {  # docname -> what its install cell adds
     "notebooks/actcoolr/01-activation-pattern-temperature": {},
     "notebooks/temperature-check/01-softmax-temperature": {"jax": True},
     "notebooks/l2-regularization/01-l2-and-the-learning-rate": {"jax": True},
+    "notebooks/synthesis/01-four-thermometers": {},
 }
 
 _HEAD = '''# Colab only (or THERMO_INSTALL=1): fetch the book's repository, with its cached results, and
