@@ -30,6 +30,7 @@ from thermo.sphinx_ext import first_sentence, plain_math
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = Path(os.environ["THERMO_SITE"]).resolve() if os.environ.get("THERMO_SITE") else None
+PROFILE = os.environ.get("THERMO_PROFILE", "quick")  # the profile the site was built in
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SHOTS = ROOT / "_build" / "screenshots"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -53,9 +54,9 @@ def shot_name(doc: str) -> str:
 
 
 def site_manifests() -> dict:
-    """Every figure manifest the site serves, by the label its chapter gives the figure."""
+    """Every figure manifest of the site's profile, by the label its chapter gives the figure."""
     out = {}
-    for path in sorted((SITE / "_static" / "figures").glob("*/*.json")):
+    for path in sorted((SITE / "_static" / "figures" / PROFILE).glob("*.json")):
         manifest = json.loads(path.read_text(encoding="utf-8"))
         out[manifest["label"]] = manifest
     return out
