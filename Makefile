@@ -44,7 +44,7 @@ SHOW_REPORTS = { find $(1)/reports -name '*.err.log' 2>/dev/null | while read -r
 # nothing (THERMO_COMPUTE=0): a result missing from results/ stops the build naming `make results`.
 book: $(STAMP) data
 	rm -rf _build/html/reports
-	THERMO_PROFILE=quick THERMO_COMPUTE=0 $(JB) build . $(JBFLAGS) || $(call SHOW_REPORTS,_build/html)
+	THERMO_PROFILE=quick THERMO_COMPUTE=0 THERMO_SITE_BUILD=1 $(JB) build . $(JBFLAGS) || $(call SHOW_REPORTS,_build/html)
 
 lint: $(STAMP)
 	$(PY) -m ruff check lib tests benchmarks
@@ -52,7 +52,7 @@ lint: $(STAMP)
 # Smoke profile in its own output folder, so its cached outputs never reach the quick site.
 book-smoke: $(STAMP) data
 	rm -rf _build/smoke/_build/html/reports
-	THERMO_PROFILE=smoke $(JB) build . --path-output _build/smoke $(JBFLAGS) || $(call SHOW_REPORTS,_build/smoke/_build/html)
+	THERMO_PROFILE=smoke THERMO_SITE_BUILD=1 $(JB) build . --path-output _build/smoke $(JBFLAGS) || $(call SHOW_REPORTS,_build/smoke/_build/html)
 
 unit: $(STAMP) data
 	$(PY) -m pytest tests

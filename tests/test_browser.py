@@ -243,6 +243,12 @@ def test_every_chapter_figure_links_its_full_size_file_and_has_alt_text(visited,
     ctx.close()
 
 
+def test_caption_math_is_typeset(visited):
+    """Captions are glued Markdown: their $...$ must reach MathJax, not show as TeX source."""
+    raw = [(doc, fig["id"]) for doc, fig in chapter_figures(visited) if "$" in fig["caption"]]
+    assert not raw, f"captions showing TeX source: {raw}"
+
+
 REPRS = ("{'", "[{", "dtype:", "array(", "<thermo.")
 
 

@@ -138,3 +138,17 @@ def test_an_illegible_figure_is_refused_with_what_to_do(tmp_root):
     pub = figures.save(_ticks_figure(6.0, 9), "tb-narrow", record(), lead="Fits", profile="quick")
     size = figures.manifests("quick")[0]["size"]
     assert pub.manifest.is_file() and size["width_in"] == 6.0 and size["page_font_px"] == pytest.approx(13.75)
+
+
+def test_glued_facts_are_printed_outside_the_site_build_only(monkeypatch, capsys):
+    """Colab and Jupyter readers see every glued number in the cell output; the site shows them in
+    its prose and prints nothing under the cell."""
+    glued = {}
+    monkeypatch.setattr(figures, "glue", lambda key, value, display=False: glued.__setitem__(key, value))
+    monkeypatch.delenv("THERMO_SITE_BUILD", raising=False)
+    figures.glue_facts({"tb-a": "1.5 [1.0, 2.0] pt", "tb-b": 3})
+    assert capsys.readouterr().out == "tb-a: 1.5 [1.0, 2.0] pt\ntb-b: 3\n" and glued == {"tb-a": "1.5 [1.0, 2.0] pt",
+                                                                                       "tb-b": "3"}
+    monkeypatch.setenv("THERMO_SITE_BUILD", "1")
+    figures.glue_facts({"tb-c": "x"})
+    assert capsys.readouterr().out == "" and glued["tb-c"] == "x"

@@ -20,6 +20,7 @@ import csv
 import datetime as _dt
 import io
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -291,16 +292,25 @@ def glue(key: str, value, display: bool = False) -> None:
     nb_glue(key, value, display=display)
 
 
+def building_site() -> bool:
+    """True while ``make book`` / ``make book-smoke`` execute the chapters for the site
+    (``THERMO_SITE_BUILD=1``): the page shows glued numbers in its prose."""
+    return os.environ.get("THERMO_SITE_BUILD") == "1"
+
+
 def glue_facts(facts: dict, title: str | None = None) -> None:
     """Glue every ``{key: text}`` for the page (``{glue:text}`` / ``{glue:md}``) and print them once,
     one line each, so a reader of the notebook outside the book (Colab, Jupyter), where glue shows
-    nothing, sees the same numbers. Texts should come formatted from the paper's ``analysis``."""
+    nothing, sees the same numbers. The site build prints nothing (:func:`building_site`): there
+    the numbers stand in the prose, and a list of keys under a cell would be noise. Texts should
+    come formatted from the paper's ``analysis``."""
     lines = [title] if title else []
     for key, text in facts.items():
         text = str(text)
         glue(key, text)
         lines.append(f"  {key}: {text}" if title else f"{key}: {text}")
-    print("\n".join(lines))
+    if not building_site():
+        print("\n".join(lines))
 
 
 def publish(fig, figure_id: str, run, lead: str, profile: str | None = None, title: str | None = None,
