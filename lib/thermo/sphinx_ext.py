@@ -119,7 +119,7 @@ def gallery_markdown(docname: str, profile: str, site_url: str, titles: dict, ch
                 f'<a href="{png}"><img class="thermo-thumb" src="{png}" alt="{_alt(m)}" width="320"></a>', "",
                 f"{{numref}}`Figure %s in its chapter <{m['label']}>` · downloads: {links}", "",
                 _escape_md(m["caption"]), "",
-                "```bibtex", bibtex(m, site_url), "```", "",
+                ":::{dropdown} BibTeX entry for this figure", "```bibtex", bibtex(m, site_url), "```", ":::", "",
             ]
     return out
 
