@@ -61,6 +61,12 @@ class Timed(train.Callback):
         finally:
             self.seconds += time.perf_counter() - t0
 
+    def state_dict(self) -> dict:
+        return {"seconds": self.seconds}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.seconds = state["seconds"]
+
 
 def check_every(every) -> int:
     if not (isinstance(every, int) and not isinstance(every, bool) and every >= 1):
@@ -123,12 +129,6 @@ class AlphaThermometer(Timed):
 
     def on_epoch_end(self, state) -> None:
         self.measure(state)
-
-    def state_dict(self) -> dict:
-        return {"seconds": self.seconds}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.seconds = state["seconds"]
 
 
 class _TimedRecorder(apt.PatternRecorder):
@@ -228,12 +228,6 @@ class LogitThermometer(Timed):
 
     def on_epoch_end(self, state) -> None:
         self.measure(state)
-
-    def state_dict(self) -> dict:
-        return {"seconds": self.seconds}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.seconds = state["seconds"]
 
 
 class L2Clock(Timed):
