@@ -293,6 +293,9 @@ def linearity_estimate(layers: pd.DataFrame) -> Estimate:
                                      "layers over 1-cycle's decay phase, mean over layers")
 
 
+SCHEDULE_WORDS = {"onecycle": "1-cycle", "step": "step decay", "constant": "constant LR"}  # as the page names them
+
+
 def schedule_table(runs: dict) -> pd.DataFrame:
     """Per schedule of Fig. 1: the mean APT ('position') of the last epoch and the final test error."""
     final_t = {s: float(epoch_means(r, "apt_position").means[-1]) for s, r in runs.items()}
@@ -331,7 +334,7 @@ def schedule_facts(runs: dict) -> dict[str, str]:
         "ac-linear-lr-r2": f"{lr_r2:.3f}",
         "ac-linear-vs-lr": versus,
         "ac-linear-slope": f"{lin['slope']:.3f} per epoch",
-        "ac-final-t": ", ".join(f"{s} {t:.2f}" for s, t in table["final mean APT"].items()),
+        "ac-final-t": ", ".join(f"{SCHEDULE_WORDS.get(s, s)} {t:.2g} bits" for s, t in table["final mean APT"].items()),
         "ac-fig1-errors": ", ".join(f"{s} {e:.1f} %" for s, e in table["final test error (%)"].items()),
     }
 
