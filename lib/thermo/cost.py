@@ -265,20 +265,21 @@ def _cache_path(profile: str):
     return repo_root() / "_build" / "cost" / f"{profile}.json"
 
 
-def _row_key(exp: experiments.Experiment, configs: list, note: str | None) -> str:
+def _row_key(exp: experiments.Experiment, configs: list, note: str | None, source: str) -> str:
     """What a row depends on: the experiment's configs and version, and the library's source (its plans,
     models and this counter); any change recounts."""
     text = canonical_json({"id": exp.id, "version": exp.version, "configs": configs, "note": note,
-                           "source": source_fingerprint()})
+                           "source": source})
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def cached_row(exp: experiments.Experiment, profile: str, counter: Counter) -> dict:
+def cached_row(exp: experiments.Experiment, profile: str, counter: Counter, source: str | None = None) -> dict:
     """:func:`experiment_row`, kept in ``_build/cost/<profile>.json`` under a key of its configs and the
     library's source, so a chapter's "Run it yourself" line costs a count only once per code version
-    (a damaged cache file is ignored and rewritten)."""
+    (a damaged cache file is ignored and rewritten). ``source``: the library's fingerprint, if the
+    caller has it (a table reads the library's files once, not once per row)."""
     configs, note = configs_for(exp, profile)
-    key = _row_key(exp, configs, note)
+    key = _row_key(exp, configs, note, source or source_fingerprint())
     path = _cache_path(profile)
     try:
         cache = json.loads(path.read_text(encoding="utf-8"))
@@ -338,10 +339,11 @@ def cost_table(profile: str = "paper", ids=None, counter: Counter | None = None,
     order = list(CHAPTERS) + [OTHER]
     ids.sort(key=lambda i: (order.index(chapter_of(i)), i))
     counter, rows = counter or COUNTER, []
+    source = source_fingerprint() if cache else None
     for exp_id in ids:
         exp = experiments.get(exp_id)
         try:
-            rows.append(cached_row(exp, profile, counter) if cache else experiment_row(exp, profile, counter))
+            rows.append(cached_row(exp, profile, counter, source) if cache else experiment_row(exp, profile, counter))
         except Exception as err:  # one experiment's failure is reported by name; the others are still counted
             rows.append({"experiment": exp.id, "chapter": chapter_of(exp.id), "title": exp.title, "notes": [],
                          "error": f"{exp.id}: could not be counted ({type(err).__name__}: {err})"})
