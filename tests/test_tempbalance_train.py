@@ -148,6 +148,48 @@ def test_snr_claims_flip(monkeypatch, claim_id, offsets, status):
     assert a.status == status and a.measurement.n == 6 and "smallest effect detectable" in a.note
 
 
+SNR_BEST = {"resnet": 0.02, "vgg": 0.01}  # inside each SNR_TUNE_GRID; neither is the paper's Table 1 choice
+
+
+def snr_val_store(monkeypatch, offsets: dict) -> dict:
+    """compare_store plus tb-snr-tune peaking at SNR_BEST and tb-snr-val (SNR and TB+SNR there)."""
+    store = compare_store(monkeypatch, offsets)
+    best = {configs.ARCHS[P][a].model: lam for a, lam in SNR_BEST.items()}
+    store["tb-snr-tune"] = [record("tb-snr-tune", c, 0.5, val_acc=0.9 - abs(c["lambda_sr"] - best[c["model"]]))
+                            for c in configs.snr_tune_configs(P)]
+    rng = np.random.default_rng(5)
+    store["tb-snr-val"] = [record("tb-snr-val", c, accuracy(c, offsets, rng)) for c in runs.snr_val_configs(P)]
+    return store
+
+
+@pytest.mark.parametrize("claim_id,offsets,status", [
+    ("tb-beats-snr", {"tb": 0.01, "snr": 0.0}, "reproduced"),
+    ("tb-beats-snr", {"tb": 0.0, "snr": 0.01}, "contradicted"),
+    ("tb-snr-best", {"tb+snr": 0.01, "snr": 0.005, "tb": 0.004}, "reproduced"),
+    ("tb-snr-best", {"tb+snr": 0.0, "snr": 0.01}, "contradicted"),
+])
+def test_snr_claims_use_the_validated_settings_once_cached(monkeypatch, claim_id, offsets, status):
+    """With tb-snr-tune and tb-snr-val cached, the SNR claims pair the validated settings over the
+    ten seeds per model (20 pairs), and the wrong-lambda runs of tb-fig3-main are left out."""
+    store = snr_val_store(monkeypatch, offsets)
+    assert runs.snr_validated_lambda(P) == SNR_BEST
+    # 2 models x 2 methods x 10 seeds, less the one point tb-fig3-main holds (its VGG grid has SNR at 0.01, seed 43)
+    assert len(store["tb-snr-val"]) == 2 * 2 * len(configs.COMPARE_SEEDS[P]) - 1
+    a = claims.assess(catalog.all_claims()[claim_id], P)
+    assert a.status == status and a.measurement.n == 20
+    assert "SNR's validated lambda_sr (resnet20 0.02, vgg11 0.01)" in a.note and "paper's Table 1" not in a.note
+
+
+def test_validated_main_holds_every_method_at_its_validated_setting(monkeypatch):
+    store = snr_val_store(monkeypatch, {"tb": 0.002, "snr": 0.004, "tb+snr": 0.006})
+    recs = store["tb-fig3-main"] + store["tb-vs-cal"] + store["tb-snr-val"]
+    t = analysis.validated_main(recs, P, runs.cal_validated_lr(P), SNR_BEST)
+    assert t.groupby("method").size().to_dict() == {"cal": 20, "snr": 20, "tb": 20, "tb+snr": 20}
+    assert set(t[t.method == "cal"].lr) == {0.15, 0.05} and set(t[t.method.str.contains("snr")].lambda_sr) == {0.02, 0.01}
+    d = analysis.method_difference(t, "tb+snr", "cal")
+    assert d.value == pytest.approx(0.006, abs=1e-3) and d.n == 20
+
+
 def test_best_other_pairs_pick_the_rival_by_its_mean():
     rows = [{"model": "m", "seed": s, "method": k, "test_acc": v + 0.001 * s}
             for s in (1, 2, 3) for k, v in (("cal", 0.80), ("snr", 0.83), ("tb", 0.82), ("tb+snr", 0.84))]

@@ -341,6 +341,31 @@ def compare_pairs(records, profile: str, cal_lr: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", "seed", "cal_lr", "tb", "cal"])
 
 
+def validated_main(records, profile: str, cal_lr: dict, snr_lambda: dict) -> pd.DataFrame:
+    """The four methods at validated settings for every architecture and seed of ``COMPARE_SEEDS``,
+    finished runs only (``tb-fig3-main``, ``tb-vs-cal`` and ``tb-snr-val`` pooled): CAL at its validated
+    LR ``cal_lr``, TB at the paper's eta_0, SNR and TB+SNR at SNR's validated lambda_sr ``snr_lambda``
+    (by architecture). The columns of :func:`main_table`, so its comparisons apply unchanged."""
+    acc = {canonical_json(r["config"]): r["data"]["final_test_acc"] for r in records if r["status"] == "ok"}
+    rows = []
+    for arch, a in ARCHS[profile].items():
+        for seed in COMPARE_SEEDS[profile]:
+            for method, extra in (("cal", {"lr": cal_lr[arch]}), ("tb", {}), ("snr", {"lambda_sr": snr_lambda[arch]}),
+                                  ("tb+snr", {"lambda_sr": snr_lambda[arch]})):
+                c = configs.point(profile, arch, method, seed, **extra)
+                if canonical_json(c) in acc:
+                    rows.append({"model": a.model, "method": method, "seed": seed, "lr": c["lr"],
+                                 "lambda_sr": c["lambda_sr"], "test_acc": acc[canonical_json(c)]})
+    return pd.DataFrame(rows, columns=["model", "method", "seed", "lr", "lambda_sr", "test_acc"])
+
+
+def validated_settings(cal_lr: dict, snr_lambda: dict, profile: str) -> str:
+    """``CAL's LR resnet20 0.15, vgg11 0.05; lambda_sr resnet20 0.1, vgg11 0.01`` (for a detail line)."""
+    models = {arch: a.model for arch, a in ARCHS[profile].items()}
+    return (f"CAL at its validated LR ({', '.join(f'{models[k]} {v:g}' for k, v in cal_lr.items())}), SNR and "
+            f"TB+SNR at SNR's validated lambda_sr ({', '.join(f'{models[k]} {v:g}' for k, v in snr_lambda.items())})")
+
+
 def compare_estimate(pairs) -> Estimate:
     lrs = ", ".join(f"{m} {lr:g}" for m, lr in pairs.groupby("model").cal_lr.first().items())
     return difference(pairs["tb"], pairs["cal"], f"TB at the paper's eta_0 - CAL at its validated LR ({lrs}), "

@@ -354,6 +354,13 @@ def compare_configs(profile: str) -> list[dict]:
     return out
 
 
+def snr_val_configs(profile: str) -> list[dict]:
+    """SNR and TB+SNR at SNR's validated lambda_sr (``tb-snr-tune``) for every seed of
+    ``COMPARE_SEEDS``, less the points ``tb-fig3-main`` already holds (the analysis pools both)."""
+    have = {canonical(c) for c in configs.fig3_configs(profile)}
+    return [c for c in configs.snr_val_points(profile, snr_validated_lambda(profile)) if canonical(c) not in have]
+
+
 # --- what a training run computes (python -m thermo cost; tests/test_paper_configs.py) ----------------
 
 def balancing_flops(model, tuned) -> float:
@@ -432,6 +439,9 @@ register(Experiment("tb-vs-cal", VERSION, compare_configs, tb_run,
                     needs=("tb-cal-tune",), plan=plan_run))
 register(Experiment("tb-snr-tune", VERSION, configs.snr_tune_configs, tb_run,
                     "SNR's lambda_sr tuned on a validation split (for a fair SNR baseline)", check, plan=plan_run))
+register(Experiment("tb-snr-val", VERSION, snr_val_configs, tb_run,
+                    "SNR and TB+SNR at SNR's validated lambda_sr, the seeds of tb-vs-cal (fair SNR baselines)", check,
+                    needs=("tb-snr-tune",), plan=plan_run))
 register(Experiment("tb-excess", VERSION, configs.excess_configs, tb_run,
                     "TB driven by alpha minus a random matrix's alpha of the same shape (beyond the paper), the "
                     "seeds of tb-vs-cal", check, plan=plan_run))
