@@ -36,6 +36,7 @@ from thermo.paths import figures_dir
 from thermo.profiles import check_profile
 from thermo.profiles import profile as active_profile
 from thermo.results import ID_PATTERN, atomic_write_text, code_summary, code_version
+from thermo.text import readable
 
 PREFIX_PAPER = {"tb": "tempbalance", "ac": "actcoolr", "tc": "temperature-check", "l2": "l2"}
 _CHAPTER: dict = {"docname": None}
@@ -303,10 +304,11 @@ def glue_facts(facts: dict, title: str | None = None) -> None:
     one line each, so a reader of the notebook outside the book (Colab, Jupyter), where glue shows
     nothing, sees the same numbers. The site build prints nothing (:func:`building_site`): there
     the numbers stand in the prose, and a list of keys under a cell would be noise. Texts should
-    come formatted from the paper's ``analysis``."""
+    come formatted from the paper's ``analysis``; the reader sees them through
+    :func:`thermo.text.readable` (``beta = 0.1`` as ``β = 0.1``, ``1.6e-08`` as ``1.6 × 10⁻⁸``)."""
     lines = [title] if title else []
     for key, text in facts.items():
-        text = str(text)
+        text = readable(str(text))
         glue(key, text)
         lines.append(f"  {key}: {text}" if title else f"{key}: {text}")
     if not building_site():

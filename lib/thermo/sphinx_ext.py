@@ -30,6 +30,7 @@ from thermo import figures, report
 from thermo.citations import PAPERS
 from thermo.paths import figures_dir
 from thermo.profiles import profile as active_profile
+from thermo.text import readable
 
 DIRECTIVE = re.compile(r"^[`:]{3,}\{thermo-(gallery|claims)\}", re.MULTILINE)
 BOOK_TITLE = "thermo-book: temperature in neural-network training, reproduced"
@@ -37,6 +38,9 @@ AUTHORS = "{The thermo-book authors}"
 
 
 def _escape_md(text: str) -> str:
+    """Report text as Markdown: its ASCII symbols read as symbols (:func:`thermo.text.readable`), then
+    Markdown's special characters escaped."""
+    text = readable(text)
     return text.replace("|", "\\|").replace("*", "\\*").replace("_", "\\_").replace("<", "&lt;")
 
 

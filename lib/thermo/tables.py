@@ -5,7 +5,8 @@ numbers formatted, and long tables collapsed behind a one-line summary.
 Colab display as HTML (``_repr_html_``); its plain-text form (``repr``) is the same table as text for
 a terminal. Every numeric column must say its unit in its header, ``"test accuracy (%)"``, or be named
 in ``unitless`` (counts, seeds, ids): a table whose numbers have no unit is an error, not a page. A
-cell holding a list or a tuple is written as its items joined by ", " (never a Python repr).
+cell holding a list or a tuple is written as its items joined by ", " (never a Python repr); text cells
+and headers are shown through :func:`thermo.text.readable` (``eta_tilde`` as ``η̃``, ``1e-05`` as ``10⁻⁵``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from thermo.errors import ConfigError
+from thermo.text import readable
 
 SHOW_ROWS = 12  # a table longer than this shows a summary line and collapses its rows
 
@@ -100,5 +102,5 @@ def show(df: pd.DataFrame, caption: str = "", unitless=(), digits: int = 4, show
     if missing:
         raise ConfigError(f"table {caption or '(no caption)'!r}: numeric column(s) {missing} have no unit; name them "
                           "'name (unit)' or list them in unitless=")
-    rows = tuple(tuple(_cell(v, digits) for v in row) for row in frame.itertuples(index=False, name=None))
-    return Table(tuple(str(c) for c in frame.columns), rows, caption, show_rows, summary)
+    rows = tuple(tuple(readable(_cell(v, digits)) for v in row) for row in frame.itertuples(index=False, name=None))
+    return Table(tuple(readable(str(c)) for c in frame.columns), rows, caption, show_rows, summary)
