@@ -235,6 +235,11 @@ def clock_figure(points, peaks):
         ax.set_ylabel("mean APT (bits)")
     axes[0].set_title("on the step clock")
     axes[1].set_title("on the L2 paper's clock")
+    end = float(np.ceil(points.epoch.max() - 1e-9))  # the last epoch: a peak there is the budget's, not the dynamics'
+    axes[2].axvline(end, color="gray", ls=":", lw=1.2)
+    axes[2].annotate("end of training", (end, 0.5), xycoords=("data", "axes fraction"), xytext=(-6, 0),
+                     textcoords="offset points", ha="right", va="center", color="gray")
+    axes[2].set_xlim(0, end + 0.5)
     axes[2].set_xlabel("test-accuracy peak t* (epochs)")
     axes[2].set_ylabel(r"$\eta\lambda t$ at t*")
     log_axis(axes[2])
