@@ -195,7 +195,7 @@ RELUS = [f"r{k}" for k in range(5)]
 
 
 def record(schedule="cosine", seed=43, beta=1.0, cool=None, excess=None, apt_of=None, tau_rate=1.0,
-           logit=1.0, tstar=(60, 0.5), seconds=None, train_seconds=100.0):
+           logit=1.0, tstar=(50, 0.5), seconds=None, train_seconds=100.0):
     """A record of syn-schedules: ReLU k's APT halves at epoch ``cool[k]`` (exponential decay unless
     ``apt_of(step, tau)`` gives the mean), layer k ends with alpha excess ``excess[k]`` over a random
     alpha of 2 + k / 10, the clock runs at ``tau_rate`` per step, the final logit scale is ``logit``."""
@@ -322,6 +322,20 @@ def test_peak_spread_is_the_sd_of_the_logs():
     e = syn.peak_spread_estimate(syn.peak_table(runs))
     assert e.value == pytest.approx(np.std(np.log(list(taus.values())), ddof=1))
     assert syn.peak_spread_estimate(syn.peak_table(runs), "t* (steps)").value == pytest.approx(0.0)
+
+
+def test_peaks_at_the_end_of_the_budget_do_not_count():
+    """A run still improving at its last evaluation has t* = its budget: such runs are left out, and
+    with too few runs left the spread is not measured (the claim says why)."""
+    ends = all_runs(**{s: (lambda seed: {"tstar": (EPOCHS * R_SPE, 1.0)}) for s in sync.SCHEDULES})
+    peaks = syn.peak_table(ends)
+    assert peaks["at the end"].all()
+    with pytest.raises(MissingResults, match=f"{len(ends)} of {len(ends)} runs peak at their last evaluation"):
+        syn.peak_spread_estimate(peaks)
+    mixed = all_runs(cosine=lambda seed: {"tstar": (EPOCHS * R_SPE, 100.0)},  # at the end: its tau* is ignored
+                     tempbalance=lambda seed: {"tstar": (40, 2.0)})
+    e = syn.peak_spread_estimate(syn.peak_table(mixed))
+    assert e.value == pytest.approx(np.std(np.log([2.0, 0.5, 0.5]), ddof=1))
 
 
 def test_beta_slope_is_the_log_log_least_squares_slope():

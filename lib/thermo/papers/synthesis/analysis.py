@@ -524,8 +524,9 @@ def peak_table(records, beta: float = 1.0) -> pd.DataFrame:
     for r in at_beta(records, beta):
         t_star, tau_star = peak(r)
         rows.append({"schedule": r["config"]["schedule"], "seed": r["config"]["seed"], "t* (steps)": t_star,
-                     "t* (epochs)": t_star / steps_per_epoch(r), "tau*": tau_star})
-    return pd.DataFrame(rows, columns=["schedule", "seed", "t* (steps)", "t* (epochs)", "tau*"])
+                     "t* (epochs)": t_star / steps_per_epoch(r), "tau*": tau_star,
+                     "at the end": bool(t_star >= r["data"]["history"]["eval_step"][-1])})
+    return pd.DataFrame(rows, columns=["schedule", "seed", "t* (steps)", "t* (epochs)", "tau*", "at the end"])
 
 
 def log_spread(values) -> float:
@@ -538,10 +539,19 @@ def log_spread(values) -> float:
 
 def peak_spread_estimate(peaks: pd.DataFrame, column: str = "tau*") -> Estimate:
     """The spread over schedules of ln ``column`` (sd of the logarithm), per seed, mean over seeds with
-    its bootstrap interval over seeds (0: the peak sits at one value across schedules)."""
-    values = {s: log_spread(g[column]) for s, g in peaks.groupby("seed")}
-    return over_seeds(values, detail=f"standard deviation over the schedules of ln {column} (the test-accuracy peak "
-                                     "measured by the L2 clock), per seed, mean over seeds")
+    its bootstrap interval over seeds (0: the peak sits at one value across schedules). Only runs that
+    peak before their last evaluation count: a run still improving at its end has t* = its budget, which
+    says nothing about where the dynamics put the peak (MissingResults, naming them, if too few are left)."""
+    inside = peaks[~peaks["at the end"].astype(bool)]
+    values = {s: log_spread(g[column]) for s, g in inside.groupby("seed")}
+    try:
+        return over_seeds(values, detail=f"standard deviation over the schedules of ln {column} (the test-accuracy "
+                                         "peak measured by the L2 clock), per seed, mean over seeds; runs that peak "
+                                         "before their last evaluation only")
+    except MissingResults:
+        raise MissingResults(f"{len(peaks) - len(inside)} of {len(peaks)} runs peak at their last evaluation, where t* "
+                             "is the end of the budget rather than a peak the dynamics chose; the L2 law needs runs "
+                             "that pass their peak, and a spread needs two schedules that do, in two seeds") from None
 
 
 def clock_facts(table: pd.DataFrame, peaks: pd.DataFrame) -> dict[str, str]:
@@ -557,6 +567,7 @@ def clock_facts(table: pd.DataFrame, peaks: pd.DataFrame) -> dict[str, str]:
         except MissingResults as err:
             e, why = None, str(err)
         out[key] = answer(e, pos, neg, why) if key == "syn-q4" else (e.text() if e else f"not measurable ({why})")
+    out["syn-q4-at-end"] = f"{int(peaks['at the end'].sum())} of {len(peaks)}"
     tau = peaks.groupby("schedule")["tau*"].median()
     out["syn-q4-tau-star"] = ", ".join(f"{NAMES[s]} {v:.3g}" for s, v in tau.items())
     ep = peaks.groupby("schedule")["t* (epochs)"].median()
