@@ -180,6 +180,18 @@ def test_snr_claims_use_the_validated_settings_once_cached(monkeypatch, claim_id
     assert "SNR's validated lambda_sr (resnet20 0.02, vgg11 0.01)" in a.note and "paper's Table 1" not in a.note
 
 
+def test_snr_validation_text_says_where_the_fair_snr_stands(monkeypatch):
+    from thermo.papers.tempbalance import claims as tbclaims
+
+    store = snr_val_store(monkeypatch, {"tb": 0.002})
+    assert tbclaims.snr_validation_text(P) == ("resnet20 0.02, vgg11 0.01 (best mean validation accuracy); "
+                                               "tb-snr-val is complete")
+    del store["tb-snr-val"]
+    assert tbclaims.snr_validation_text(P).endswith("tb-snr-val not cached")
+    del store["tb-snr-tune"]
+    assert tbclaims.snr_validation_text(P) == "no validated value yet (tb-snr-tune not cached)"
+
+
 def test_validated_main_holds_every_method_at_its_validated_setting(monkeypatch):
     store = snr_val_store(monkeypatch, {"tb": 0.002, "snr": 0.004, "tb+snr": 0.006})
     recs = store["tb-fig3-main"] + store["tb-vs-cal"] + store["tb-snr-val"]

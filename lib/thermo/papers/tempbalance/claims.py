@@ -90,6 +90,22 @@ def _fair_or_paper(profile: str, measure) -> Estimate:
     return with_power(dataclasses.replace(e, detail=f"{e.detail}; {settings}"))
 
 
+def snr_validation_text(profile: str) -> str:
+    """Where the fair SNR baseline stands, for the page: SNR's validated lambda_sr per model (or why
+    there is none yet) and how much of ``tb-snr-val`` is cached."""
+    try:
+        lam = runs.snr_validated_lambda(profile)
+    except (ConfigError, MissingResults) as err:
+        return f"no validated value yet ({err})"
+    models = {arch: a.model for arch, a in analysis.ARCHS[profile].items()}
+    text = ", ".join(f"{models[a]} {v:g}" for a, v in lam.items()) + " (best mean validation accuracy)"
+    try:
+        claims.cached_records("tb-snr-val", profile)
+        return f"{text}; tb-snr-val is complete"
+    except MissingResults as err:
+        return f"{text}; {err}"
+
+
 def measure_tb_beats_snr(profile: str) -> Estimate:
     """Claim ``tb-beats-snr``: TB at the paper's eta_0 minus SNR at its validated lambda_sr, paired by
     model and seed over ``COMPARE_SEEDS`` (until ``tb-snr-val`` is cached: SNR at the paper's lambda_sr)."""
