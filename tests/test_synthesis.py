@@ -269,6 +269,23 @@ def test_cool_alpha_correlation_is_spearman_of_cooling_and_excess():
     assert table["rho (cooling, alpha)"].iloc[0] == pytest.approx(st.spearmanr(expected_cool, alphas).statistic)
 
 
+def test_within_shapes_correlates_only_square_layers_of_one_width():
+    """Two widths of square layers (4 each) and one non-square layer: the within-shape value is the
+    mean of the two widths' Spearman correlations, computed here with scipy on the groups by hand."""
+    t = pd.DataFrame({"channels": [8] * 4 + [16] * 4 + [16], "square": [True] * 8 + [False],
+                      "cooling epoch": [1.0, 2.0, 3.0, 4.0, 1.0, 2.0, 3.0, 4.0, 9.0],
+                      "alpha excess": [0.4, 0.3, 0.2, 0.1, 0.1, 0.3, 0.2, 0.4, -5.0]})
+    expected = np.mean([st.spearmanr([1, 2, 3, 4], [0.4, 0.3, 0.2, 0.1]).statistic,
+                        st.spearmanr([1, 2, 3, 4], [0.1, 0.3, 0.2, 0.4]).statistic])
+    assert syn.within_shapes(t) == pytest.approx(expected)
+    assert np.isnan(syn.within_shapes(t.iloc[:3]))  # fewer than WITHIN_MIN layers of one width
+    table = syn.cool_alpha_table(all_runs())  # every fixture layer is square, 64 channels, 5 of them
+    expected = st.spearmanr([2.0 + 0.5 * k for k in range(5)], [0.1 * k for k in range(5)]).statistic
+    np.testing.assert_allclose(table["rho (cooling, excess within shapes)"], expected)
+    widths = syn.width_summary(all_runs())
+    assert list(widths.index) == [64] and widths["alpha excess"].iloc[0] == pytest.approx(0.2)
+
+
 def test_over_seeds_pools_every_run_of_a_seed():
     e = syn.over_seeds({1: [0.0, 0.0, 0.0], 2: [1.0]})
     assert e.value == pytest.approx(0.25) and e.method == "bootstrap over seeds" and e.n == 2

@@ -294,10 +294,31 @@ def layer_table(record) -> pd.DataFrame:
         e, m = epoch_means(record, f"{APT}:{relu}")
         alpha = float(series(record, f"alpha:{layer}").values[-1])
         base = float(info["alpha_baseline"][layer])
-        rows.append({"depth": depth, "relu": relu, "layer": layer, "cooling epoch": cooling_time(e, m),
-                     "first-epoch APT": float(m[0]), "alpha": alpha, "random alpha": base,
-                     "alpha excess": alpha - base})
+        out, inp = info["shapes"][layer][:2]
+        rows.append({"depth": depth, "relu": relu, "layer": layer, "channels": int(out), "square": out == inp,
+                     "cooling epoch": cooling_time(e, m), "first-epoch APT": float(m[0]), "alpha": alpha,
+                     "random alpha": base, "alpha excess": alpha - base})
     return pd.DataFrame(rows)
+
+
+WITHIN_MIN = 4  # the fewest square layers of one width that a within-shape rank correlation uses
+
+
+def within_shapes(t: pd.DataFrame) -> float:
+    """Spearman's correlation of cooling epoch and alpha excess among the square layers of one width
+    (the same shape, so the same random-matrix alpha), averaged over the widths with at least
+    ``WITHIN_MIN`` of them; NaN if none has."""
+    rhos = [spearman(g["cooling epoch"], g["alpha excess"]) for _, g in t[t.square].groupby("channels")
+            if len(g) >= WITHIN_MIN]
+    rhos = [r for r in rhos if np.isfinite(r)]
+    return float(np.mean(rhos)) if rhos else float("nan")
+
+
+def width_summary(records, beta: float = 1.0) -> pd.DataFrame:
+    """Per output width of the paired layers, over every run at ``beta``: the mean cooling epoch and
+    the mean final alpha excess."""
+    t = pd.concat([layer_table(r) for r in at_beta(records, beta)])
+    return t.groupby("channels")[["cooling epoch", "alpha excess"]].mean()
 
 
 def first_seed_layers(records, beta: float = 1.0) -> dict[str, pd.DataFrame]:
@@ -319,6 +340,7 @@ def cool_alpha_table(records, beta: float = 1.0) -> pd.DataFrame:
         rows.append({"schedule": r["config"]["schedule"], "seed": r["config"]["seed"],
                      "rho (cooling, excess)": spearman(t["cooling epoch"], t["alpha excess"]),
                      "rho (cooling, alpha)": spearman(t["cooling epoch"], t["alpha"]),
+                     "rho (cooling, excess within shapes)": within_shapes(t),
                      "censored layers": int((t["cooling epoch"] > r["config"]["epochs"]).sum()), "layers": len(t)})
     return pd.DataFrame(rows)
 
@@ -327,16 +349,19 @@ def cool_alpha_estimate(table: pd.DataFrame, column: str = "rho (cooling, excess
     """The mean over runs (every schedule) of a rank correlation of :func:`cool_alpha_table`, with its
     bootstrap interval over seeds."""
     values = {s: g[column].to_numpy() for s, g in table.groupby("seed")}
-    what = column.split(", ")[1][:-1]  # "excess" or "alpha"
+    what = column.split(", ", 1)[1][:-1]  # "excess", "alpha" or "excess within shapes"
     layers = int(table.layers.max()) if len(table) else 0
+    over = (f"among the square layers of one width (at least {WITHIN_MIN}), mean over the widths"
+            if what.endswith("within shapes") else f"over the {layers} paired layers of a run")
     return over_seeds(values, detail=f"Spearman correlation between each layer's cooling epoch (APT below half of its "
-                                     f"first epoch) and its final {what}, over the {layers} paired layers of a run, "
+                                     f"first epoch) and its final {what.split(' within')[0]}, {over}, "
                                      f"mean over {len(table)} runs (every schedule)")
 
 
 def cool_alpha_facts(table: pd.DataFrame) -> dict[str, str]:
     out = {}
-    for key, column in (("syn-q1", "rho (cooling, excess)"), ("syn-q1-raw", "rho (cooling, alpha)")):
+    for key, column in (("syn-q1", "rho (cooling, excess)"), ("syn-q1-raw", "rho (cooling, alpha)"),
+                        ("syn-q1-within", "rho (cooling, excess within shapes)")):
         try:
             e = cool_alpha_estimate(table, column)
         except MissingResults as err:
@@ -349,6 +374,12 @@ def cool_alpha_facts(table: pd.DataFrame) -> dict[str, str]:
     out["syn-q1-per-schedule"] = ", ".join(f"{NAMES[s]} {per[s]:+.2f}" for s in configs.SCHEDULES if s in per)
     out["syn-q1-censored"] = f"{int(table['censored layers'].sum())} of {int(table.layers.sum())}"
     return out
+
+
+def width_facts(widths: pd.DataFrame) -> dict[str, str]:
+    """``syn-q1-by-width``: per width, where its layers cool and how far their alpha ends below the shape's."""
+    return {"syn-q1-by-width": "; ".join(f"{c} channels: cooled at epoch {r['cooling epoch']:.2f}, alpha excess "
+                                         f"{r['alpha excess']:+.2f}" for c, r in widths.iterrows())}
 
 
 # --- does TempBalance change the order in which layers cool? ---------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import ticker
+from matplotlib.lines import Line2D
 
 from thermo import figures
 from thermo.claims import Estimate
@@ -148,8 +149,14 @@ def cool_alpha_figure(layer_tables: dict, table, estimate: Estimate | None):
     top.set_title("every paired layer, first seed")
     names = _schedules(table)
     for i, s in enumerate(names):
-        v = table[table.schedule == s]["rho (cooling, excess)"]
-        bottom.plot(np.full(len(v), i), v, "o", color=COLORS[s], ms=6)
+        g = table[table.schedule == s]
+        bottom.plot(np.full(len(g), i - 0.12), g["rho (cooling, excess)"], "o", color=COLORS[s], ms=6)
+        if "rho (cooling, excess within shapes)" in g:
+            bottom.plot(np.full(len(g), i + 0.12), g["rho (cooling, excess within shapes)"], "o", mfc="none",
+                        color=COLORS[s], ms=6)
+    bottom.legend(handles=[Line2D([], [], marker="o", ls="", color="black", label="every paired layer"),
+                           Line2D([], [], marker="o", ls="", mfc="none", color="black", label="layers of one shape")],
+                  loc="lower left", fontsize="small")
     _estimate_marker(bottom, len(names), estimate)
     bottom.axhline(0, color="black", lw=0.8, ls=":")
     bottom.set_xticks(range(len(names) + 1), [NAMES[s] for s in names] + ["all (mean)"])
