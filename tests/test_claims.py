@@ -74,3 +74,14 @@ def test_a_chapter_measure_replaces_a_planned_claim_but_not_the_reverse():
     finally:
         claims.REGISTRY.clear()
         claims.REGISTRY.update(reg)
+
+
+def test_ours_text_quotes_the_measurement_or_says_why_there_is_none():
+    est = claims.Estimate(0.2, 0.1, 0.3, 5, method="paired t over seeds")
+    c = claims.Claim("x-demo", "ours", "here", "a demo", "none", claims.point_value(0.2, "exponent"),
+                     measure=lambda profile: est)
+    a = claims.assess(c, "quick")
+    assert report.ours_text(a) == a.ours and "[0.1, 0.3]" in a.ours
+    missing = claims.Claim("x-none", "ours", "here", "a demo", "none", claims.point_value(0.2, "exponent"),
+                           measure=lambda profile: (_ for _ in ()).throw(claims.MissingResults("3 runs missing")))
+    assert report.ours_text(claims.assess(missing, "quick")) == "not yet measured (3 runs missing)"

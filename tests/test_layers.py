@@ -12,7 +12,7 @@ import pytest
 
 LIB = Path(__file__).resolve().parents[1] / "lib" / "thermo"
 LAYERS = [  # lowest first; a module may import its own layer and the ones below
-    ("ground", {"__init__", "errors", "paths", "profiles", "citations"}),
+    ("ground", {"__init__", "errors", "paths", "profiles", "citations", "text"}),
     ("core", {"data", "models", "stats", "records", "results"}),
     ("train", {"train"}),
     ("instruments", {"htsr", "tempbalance", "apt", "actcool", "l2", "softmax", "ntk", "nt_compat"}),

@@ -33,3 +33,9 @@ def counts(assessments) -> dict[str, int]:
     for a in assessments:
         out[a.status] += 1
     return out
+
+
+def ours_text(a: Assessment) -> str:
+    """A claim's measurement as a chapter quotes it: ``est [lo, hi] (n = ...)``, or, with none yet, why
+    (the assessment's note)."""
+    return a.ours if a.measurement else f"not yet measured ({a.note})"
