@@ -29,7 +29,8 @@ def test_symbols_and_powers_of_ten(ascii_, page):
 
 @pytest.mark.parametrize("text", [
     "alpha_hill and alpha_excess are metric names", "run 4ce4f843e+01ff", "betas, etas and alphas",
-    "$\\beta \\eta$ and `eta_tilde`", "a 2x2 grid", "ResNet-20 w0.5, seed 43",
+    "$\\beta \\eta$ and `eta_tilde`", "a 2x2 grid", "ResNet-20 w0.5, seed 43", "syn-cool-alpha, syn-actcool-alpha",
+    "tc-beta-no-norm and beta-sweep",
 ])
 def test_names_math_code_and_hashes_are_left_alone(text):
     assert readable(text) == text

@@ -17,7 +17,8 @@ SYMBOLS = {
     "eta_tilde": "η̃", "eta_0": "η₀", "eta0": "η₀", "eta*": "η*", "lambda_sr": "λ_sr", "tau_z": "τ_z",
     "tau_nl": "τ_nl", "alpha": "α", "beta": "β", "eta": "η", "lambda": "λ", "tau": "τ", "kappa": "κ",
 }
-_WORD = re.compile(r"(?<![\w.])(" + "|".join(re.escape(k) for k in SYMBOLS) + r")(?![\w])")
+# not inside an identifier: letters, digits, "_", "." or "-" on either side (claim ids such as syn-cool-alpha)
+_WORD = re.compile(r"(?<![\w.-])(" + "|".join(re.escape(k) for k in SYMBOLS) + r")(?![\w-])")
 # a float in Python's e-notation (the exponent always signed: 1.6e-08, 9.3e+02), not inside a word or hash
 _SCI = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)?)e([-+])(\d+)(?![\w.])")
 _SUPER = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")

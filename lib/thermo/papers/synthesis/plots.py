@@ -83,6 +83,11 @@ def log_axis(ax, which: str = "y") -> None:
     lo, hi = (ax.get_ylim if which == "y" else ax.get_xlim)()
     if lo > 0 and hi / lo > 10:
         axis.set_minor_formatter(ticker.NullFormatter())
+    else:  # less than a decade: few, plainly written ticks (20, not 2 x 10^1)
+        plain = ticker.FuncFormatter(lambda v, _: f"{v:g}")
+        axis.set_minor_locator(ticker.LogLocator(base=10, subs=(2.0, 3.0, 5.0)))
+        axis.set_major_formatter(plain)
+        axis.set_minor_formatter(plain)
 
 
 def _legend_above(fig, axes):
@@ -283,6 +288,5 @@ def logit_figure(logits, slope: Estimate | None):
         v = one[one.schedule == s]["logit scale"]
         bottom.plot(np.full(len(v), i), v, "o", color=COLORS[s], ms=6)
     bottom.set_xticks(range(len(names)), [NAMES[s] for s in names])
-    log_axis(bottom)
     bottom.set_ylabel(r"final $\beta\|z\|$ at $\beta = 1$")
     return fig
