@@ -219,7 +219,7 @@ def reading_facts(finals: pd.DataFrame) -> dict[str, str]:
     def each(column, fmt):
         return ", ".join(f"{name} {fmt.format(v)}" for name, v in s[column].items())
 
-    return {"syn-final-apt": each("final mean APT (bits)", "{:.2f}"),
+    return {"syn-final-apt": each("final mean APT (bits)", "{:.2g}"),
             "syn-final-excess": each("final alpha excess", "{:+.2f}"),
             "syn-final-logit": each("final logit scale", "{:.1f}"),
             "syn-final-time": each("eta lambda t at the end", "{:.3g}"),
@@ -248,16 +248,19 @@ def over_seeds(values: dict, statistic: Callable | None = None, unit: str = "", 
                               detail=detail)
 
 
+DIGITS = 2  # significant digits of the chapter's estimates: three seeds do not support a third
+
+
 def answer(e: Estimate | None, positive: str, negative: str, why_none: str = "not measurable") -> str:
     """A question's answer: the estimate with its interval and what its sign says, or "the data
     cannot tell" when the interval contains 0."""
     if e is None:
         return f"not measurable ({why_none})"
     if e.lo > 0:
-        return f"{e.text()}: {positive}"
+        return f"{e.text(DIGITS)}: {positive}"
     if e.hi < 0:
-        return f"{e.text()}: {negative}"
-    return f"{e.text()}: the data cannot tell (the interval contains 0)"
+        return f"{e.text(DIGITS)}: {negative}"
+    return f"{e.text(DIGITS)}: the data cannot tell (the interval contains 0)"
 
 
 def spearman(a, b) -> float:
@@ -372,6 +375,10 @@ def cool_alpha_facts(table: pd.DataFrame) -> dict[str, str]:
                           "the layers that cool first end with the largest alpha", why)
     per = table.groupby("schedule")["rho (cooling, excess)"].mean()
     out["syn-q1-per-schedule"] = ", ".join(f"{NAMES[s]} {per[s]:+.2f}" for s in configs.SCHEDULES if s in per)
+    within = table.groupby("schedule")["rho (cooling, excess within shapes)"]
+    out["syn-q1-within-per-schedule"] = ", ".join(
+        f"{NAMES[s]} {within.get_group(s).mean():+.2f} (runs {within.get_group(s).min():+.2f} to "
+        f"{within.get_group(s).max():+.2f})" for s in configs.SCHEDULES if s in within.groups)
     out["syn-q1-censored"] = f"{int(table['censored layers'].sum())} of {int(table.layers.sum())}"
     return out
 
@@ -597,7 +604,7 @@ def clock_facts(table: pd.DataFrame, peaks: pd.DataFrame) -> dict[str, str]:
             e, why = fn(), ""
         except MissingResults as err:
             e, why = None, str(err)
-        out[key] = answer(e, pos, neg, why) if key == "syn-q4" else (e.text() if e else f"not measurable ({why})")
+        out[key] = answer(e, pos, neg, why) if key == "syn-q4" else (e.text(DIGITS) if e else f"not measurable ({why})")
     out["syn-q4-at-end"] = f"{int(peaks['at the end'].sum())} of {len(peaks)}"
     tau = peaks.groupby("schedule")["tau*"].median()
     out["syn-q4-tau-star"] = ", ".join(f"{NAMES[s]} {v:.3g}" for s, v in tau.items())
@@ -654,7 +661,7 @@ def logit_facts(logits: pd.DataFrame) -> dict[str, str]:
     for key, fn in (("syn-q5-slope", beta_slope_estimate), ("syn-q5-schedule", schedule_spread_estimate),
                     ("syn-q5-beta", beta_spread_estimate)):
         try:
-            out[key] = fn(logits).text()
+            out[key] = fn(logits).text(DIGITS)
         except MissingResults as err:
             out[key] = f"not measurable ({err})"
     by_beta = logits[logits.schedule == "cosine"].groupby("beta")[["logit scale", "z scale"]].mean()
@@ -721,7 +728,7 @@ def bench_cost(path: Path | None = None) -> BenchCost | None:
 def cost_facts(costs: pd.DataFrame, bench: BenchCost | None) -> dict[str, str]:
     s = costs[[c for c in costs.columns if c.endswith("(%)")]].mean()
     try:
-        total = cost_estimate(costs).text()
+        total = cost_estimate(costs).text(DIGITS)
     except MissingResults as err:
         total = f"not measurable ({err})"
     out = {"syn-cost": total,
@@ -730,6 +737,7 @@ def cost_facts(costs: pd.DataFrame, bench: BenchCost | None) -> dict[str, str]:
         out["syn-bench"] = "not measured yet (run benchmarks/synthesis.py --save benchmarks/results/synthesis.json)"
     else:
         shares = ", ".join(f"{k} {100 * v:.1f} %" for k, v in bench.shares.items())
-        out["syn-bench"] = (f"{bench.ratio:.3f} times the plain run's time over {bench.steps} steps ({shares}; "
-                            f"measured {bench.measured[:10]}, {bench.machine})")
+        cpus = next((p.strip() for p in bench.machine.split(",") if "CPU" in p), "")
+        out["syn-bench"] = (f"{bench.ratio:.2f} times the plain run's time over {bench.steps} steps ({shares}; "
+                            f"measured {bench.measured[:10]} on {cpus or 'this machine'})")
     return out

@@ -36,13 +36,15 @@ CAPTIONS = {
         "mean, 'position' patterns); TempBalance's PL_Alpha_Hill minus the random-matrix alpha of each layer's "
         r"shape, mean over layers; the Temperature-check paper's logit scale $\beta\|z\|$ on a fixed probe batch "
         r"and its effective learning rate $\eta\beta^2$; the L2 paper's physical time $\eta\lambda t$, with a "
-        "dot where the test accuracy peaked (t*). All runs at beta = 1"),
+        "dot where the test accuracy peaked (t*; in these runs always at the last evaluation). All runs at "
+        "beta = 1"),
     "syn-fig2-cooling-vs-alpha": Caption(
         "Do the layers that cool first have the smallest alpha?",
         "Top: every (ReLU, conv) pair of layers of the first seed's runs, the epoch at which the ReLU's APT fell "
         "below half of its first epoch's against the conv's final alpha minus its random-matrix alpha. Bottom: "
-        "Spearman's correlation of the two per run (dots), and their mean with its 95 % bootstrap interval over "
-        "seeds (diamond)"),
+        "Spearman's correlation of the two per run over all paired layers (filled dots) and among the square "
+        "layers (as many input as output channels) of one width, averaged over the widths (open dots); the "
+        "diamond is the mean of the filled dots with its 95 % bootstrap interval over seeds"),
     "syn-fig3-tb-cooling-order": Caption(
         "Does TempBalance change the order in which layers cool?",
         "Top: the cooling epoch of every paired layer, by depth, under cosine annealing and TempBalance (mean "
@@ -52,20 +54,23 @@ CAPTIONS = {
     "syn-fig4-actcool-alphas": Caption(
         "Do the controllers change the alphas?",
         "Top: the final PL_Alpha_Hill of every layer the thermometer reads, by depth, per controller (mean over "
-        "seeds), and the random-matrix alpha of each layer's shape (dotted). Bottom: each controller's alphas "
+        "seeds), and the random-matrix alpha of each layer's shape (dotted; its two peaks are the first "
+        "convolutions of the second and third stages, which double the channels and so are not square). The "
+        "layers are the 18 of the previous figures. Bottom: each controller's alphas "
         "minus the cosine run's of the same seed, mean over layers, per seed (dots), and the mean with its 95 % "
         "bootstrap interval over seeds (diamond)"),
     "syn-fig5-physical-time": Caption(
         "APT on the L2 paper's clock, and where the test accuracy peaks",
         "Top: the mean APT (per-epoch means, mean over seeds) against the epoch; middle: against the physical "
         r"time $\eta\lambda t$ (log scale); bottom: every run's test-accuracy peak t*, in epochs and in "
-        r"$\eta\lambda t$. Peaks at one value of $\eta\lambda t$ would lie on one horizontal line"),
+        r"$\eta\lambda t$. Peaks at one value of $\eta\lambda t$ would lie on one horizontal line; here every "
+        "run peaks at its last evaluation (dotted line)"),
     "syn-fig6-logit-scale": Caption(
         "Is the final logit scale set by beta or by the schedule?",
         r"Top: the final logit scale $\beta\|z\|$ of the cosine runs against $\beta$ (one dot per seed; the "
         r"learning rate $\eta_0/\beta$), the least-squares line in log-log, and the slopes 0 (set by training) "
-        r"and 1 ($\|z\|$ unchanged) through the mean at $\beta = 1$ (dotted). Bottom: the final $\beta\|z\|$ of "
-        "every controller at beta = 1, one dot per seed"),
+        r"and 1 ($\|z\|$ unchanged) through the mean at $\beta = 1$ (dotted and dashed). Bottom: the final "
+        r"$\beta\|z\|$ of every controller at beta = 1, one dot per seed, on the same log scale"),
 }
 
 
@@ -187,6 +192,7 @@ def order_figure(orders: dict, pairs, estimate: Estimate | None):
             top.plot(depth, v, color=COLORS[s], lw=0.6, alpha=0.4)
         top.plot(depth, runs.mean(axis=0), "o-", color=COLORS[s], lw=1.8, ms=4, label=NAMES[s])
     top.set_xlabel("depth (index of the paired layer)")
+    top.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     top.set_ylabel("cooling epoch")
     top.set_title("when each layer cools")
     kinds = ("cosine vs cosine", "TempBalance vs cosine")
@@ -214,6 +220,7 @@ def alpha_shift_figure(profiles, shifts, estimates: dict):
     base = profiles.drop_duplicates("depth").sort_values("depth")
     top.plot(base.depth, base["random alpha"], ":", color="black", lw=1.4, label="random matrix")
     top.set_xlabel("depth (index of the layer)")
+    top.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     top.set_ylabel(r"final $\alpha$ (PL_Alpha_Hill)")
     names = [s for s in configs.SCHEDULES[1:] if s in set(shifts.schedule)]
     for i, s in enumerate(names):
@@ -288,5 +295,8 @@ def logit_figure(logits, slope: Estimate | None):
         v = one[one.schedule == s]["logit scale"]
         bottom.plot(np.full(len(v), i), v, "o", color=COLORS[s], ms=6)
     bottom.set_xticks(range(len(names)), [NAMES[s] for s in names])
+    bottom.set_yscale("log")
+    bottom.set_ylim(top.get_ylim())  # the same scale as the top: the two spreads compare by eye
+    log_axis(bottom)
     bottom.set_ylabel(r"final $\beta\|z\|$ at $\beta = 1$")
     return fig
