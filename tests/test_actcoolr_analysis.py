@@ -321,6 +321,44 @@ def test_onecycle_claim_is_a_point_value_of_parity(monkeypatch, cycle_gap, statu
     assert a.measurement.unit == "pt" and "n = 3 seeds" in a.note
 
 
+def onecycle_tune_records(best=0.1):
+    """ac-onecycle-tune with the best mean validation accuracy at ``best``."""
+    return [{"config": c, "status": "ok", "data": {"final_val_acc": 0.9 - abs(np.log(c["lr"] / best)) / 100,
+                                                   "final_test_acc": 0.88}}
+            for c in acc.onecycle_tune_configs("quick")]
+
+
+@pytest.mark.parametrize("tuned_gap,status", [(0.0005, "reproduced"), (0.02, "contradicted")])
+def test_onecycle_claim_uses_the_validated_peak_lr_once_tuned(monkeypatch, tuned_gap, status):
+    """With ac-onecycle-tune (best at 0.1) and ac-onecycle-best cached, ActCoolLR is compared with 1-cycle
+    at 0.1, not with the untuned 1-cycle at 0.2 of ac-table1-fmnist (set 5 pt apart here to tell them)."""
+    t1 = table1_records(0.01, 0.05, jitter=(0.0005, -0.0005, 0.0))
+    act = {r["config"]["seed"]: 1 - r["data"]["final_test_acc"] for r in t1 if r["config"]["schedule"] == "actcool"}
+    best = [t1_record(acc.best_point("quick", "onecycle", seed, 0.1), act[seed] - tuned_gap) for seed in SEED_BASE]
+    patch_records(monkeypatch, {"ac-table1-fmnist": t1, "ac-onecycle-tune": onecycle_tune_records(0.1),
+                                "ac-onecycle-best": best})
+    a = assess("ac-fmnist-onecycle")
+    assert a.status == status and a.measurement.value == pytest.approx(tuned_gap)
+    assert "(lr 0.1)" in a.note and "validated on 5000 held-out" in a.note
+    patch_records(monkeypatch, {"ac-table1-fmnist": t1, "ac-onecycle-tune": onecycle_tune_records(0.4)})  # edge
+    a = assess("ac-fmnist-onecycle")
+    assert a.measurement.value == pytest.approx(0.05) and "not yet tuned" in a.note and "edge of its grid" in a.note
+
+
+def test_onecycle_tuning_brackets_the_papers_peak_and_reuses_table1(monkeypatch):
+    from thermo.papers.actcoolr import runs as acr
+
+    grid = acc.ONECYCLE_TUNE["quick"].lrs
+    assert min(grid) < acc.LRS["onecycle"] < max(grid)
+    tune = acc.onecycle_tune_configs("quick")
+    assert len(tune) == 8 and {c["schedule"] for c in tune} == {"onecycle"} and {c["n_val"] for c in tune} == {5000}
+    patch_records(monkeypatch, {"ac-onecycle-tune": onecycle_tune_records(0.2)})
+    assert acr.onecycle_best_configs("quick") == []  # 0.2 is Table 1's own peak: its runs are reused
+    patch_records(monkeypatch, {"ac-onecycle-tune": onecycle_tune_records(0.1)})
+    assert {c["lr"] for c in acr.onecycle_best_configs("quick")} == {0.1}
+    assert acc.const_tune_configs("quick") == acc.tune_configs("quick", "constant")  # the cached configs unchanged
+
+
 def test_table1_facts_and_the_claims_read_one_paired_difference():
     """The chapter's sentences and the claims print the same estimates."""
     t1 = aca.table1(table1_records(0.004, 0.01, jitter=(0.0, 0.0, 0.002)))

@@ -748,7 +748,7 @@ def table1_facts(t1: pd.DataFrame) -> dict[str, str]:
 
 
 def tune_table(records) -> pd.DataFrame:
-    """The tuning runs of the constant LR (``ac-table1-const-tune``): one row per (lr, seed) with
+    """The tuning runs of a baseline's LR (``ac-table1-const-tune``, ``ac-onecycle-tune``): one row per (lr, seed) with
     the final validation accuracy (0 for a run that diverged) and test accuracy."""
     rows = [{"lr": r["config"]["lr"], "seed": r["config"]["seed"],
              "val_acc": r["data"]["final_val_acc"] if r["status"] == "ok" else 0.0,
@@ -762,16 +762,18 @@ def tune_summary(tune: pd.DataFrame) -> pd.DataFrame:
     return out.assign(mean=out.mean(axis=1))
 
 
-def validated_lr(tune: pd.DataFrame, grid) -> float:
+def validated_lr(tune: pd.DataFrame, grid, what: str = "the constant LR",
+                 where: str = "configs.CONST_TUNE and run ac-table1-const-tune") -> float:
     """The LR of ``grid`` with the best mean validation accuracy over seeds; ConfigError if it sits
-    on the grid's edge (a grid of three or more points: extend it and tune again)."""
+    on the grid's edge (a grid of three or more points: extend it and tune again). ``what`` names the
+    baseline, ``where`` the grid to extend and the experiment to run again, in the errors."""
     means = tune.groupby("lr").val_acc.mean()
     if means.empty:
-        raise MissingResults("no tuning run of the constant LR")
+        raise MissingResults(f"no tuning run of {what}")
     best = float(means.idxmax())
     if len(grid) > 2 and np.isclose(best, [min(grid), max(grid)]).any():
-        raise ConfigError(f"the constant LR's best validated value is {best:g}, the edge of its grid "
-                          f"{list(grid)}: extend configs.CONST_TUNE and run ac-table1-const-tune again")
+        raise ConfigError(f"{what}'s best validated value is {best:g}, the edge of its grid "
+                          f"{list(grid)}: extend {where} again")
     return best
 
 

@@ -134,6 +134,14 @@ CONST_TUNE = {
     "quick": ConstTune((0.01, 0.02, 0.05, 0.1), (43, 37), 5000),
     "paper": ConstTune((0.01, 0.02, 0.05, 0.1), (43, 37), 5000),
 }
+# 1-cycle's peak LR tuned the same way (ac-onecycle-tune), around the peak of the paper's Fig. 1 (0.2): Table 1's
+# other baseline at its own best, so that "ActCoolLR on par with 1-cycle" is judged against a tuned rival.
+ONECYCLE_TUNE = {
+    "smoke": ConstTune((0.1, 0.2), (43,), 128),
+    "quick": ConstTune((0.05, 0.1, 0.2, 0.4), (43, 37), 5000),
+    "paper": ConstTune((0.05, 0.1, 0.2, 0.4), (43, 37), 5000),
+}
+TUNE = {"constant": CONST_TUNE, "onecycle": ONECYCLE_TUNE}  # Table 1's baselines and their tuning grids
 
 
 def lr_grid(profile: str) -> LRGrid:
@@ -182,15 +190,31 @@ def table1_configs(profile: str) -> list[dict]:
     return [point(profile, s, seed=seed, gamma=1.0, network=t.network()) for s in TABLE1_SCHEDULES for seed in t.seeds]
 
 
-def const_tune_configs(profile: str) -> list[dict]:
-    """Table 1's constant LR at every LR of ``CONST_TUNE``, trained on the training subset of
-    ``ac-table1-fmnist`` and scored on ``n_val`` held-out examples of the training split."""
-    t, tune = TABLE1[profile], CONST_TUNE[profile]
-    return [{**point(profile, "constant", seed=seed, network=t.network(), lr=lr, probe_grans=()), "n_val": tune.n_val}
+def tune_configs(profile: str, schedule: str) -> list[dict]:
+    """Table 1's ``schedule`` (a baseline of :data:`TUNE`) at every LR of its tuning grid, trained on
+    the training subset of ``ac-table1-fmnist`` and scored on ``n_val`` held-out examples of the
+    training split."""
+    t, tune = TABLE1[profile], TUNE[schedule][profile]
+    return [{**point(profile, schedule, seed=seed, network=t.network(), lr=lr, probe_grans=()), "n_val": tune.n_val}
             for lr in tune.lrs for seed in tune.seeds]
 
 
-def const_best_point(profile: str, seed: int, lr: float) -> dict:
-    """Table 1's constant-LR run of ``seed`` at ``lr`` (the validated one): ``ac-table1-fmnist``'s
+def const_tune_configs(profile: str) -> list[dict]:
+    """``ac-table1-const-tune``: the constant LR over ``CONST_TUNE`` (:func:`tune_configs`)."""
+    return tune_configs(profile, "constant")
+
+
+def onecycle_tune_configs(profile: str) -> list[dict]:
+    """``ac-onecycle-tune``: 1-cycle's peak LR over ``ONECYCLE_TUNE`` (:func:`tune_configs`)."""
+    return tune_configs(profile, "onecycle")
+
+
+def best_point(profile: str, schedule: str, seed: int, lr: float) -> dict:
+    """Table 1's ``schedule`` run of ``seed`` at ``lr`` (the validated one): ``ac-table1-fmnist``'s
     config with only the LR changed."""
-    return point(profile, "constant", seed=seed, gamma=1.0, network=TABLE1[profile].network(), lr=lr)
+    return point(profile, schedule, seed=seed, gamma=1.0, network=TABLE1[profile].network(), lr=lr)
+
+
+def const_best_point(profile: str, seed: int, lr: float) -> dict:
+    """:func:`best_point` of the constant LR."""
+    return best_point(profile, "constant", seed, lr)

@@ -147,13 +147,30 @@ def validated_constant_lr(profile: str, records=None) -> float:
     return analysis.validated_lr(analysis.tune_table(records), configs.CONST_TUNE[profile].lrs)
 
 
-def const_best_configs(profile: str) -> list[dict]:
-    """The constant LR at its validated value for every seed of Table 1, less the points
+def validated_onecycle_lr(profile: str, records=None) -> float:
+    """1-cycle's peak LR with the best mean final validation accuracy over the tuning seeds
+    (``ac-onecycle-tune``); ConfigError if it sits on the grid's edge (extend ``configs.ONECYCLE_TUNE``)."""
+    records = records if records is not None else claims.cached_records("ac-onecycle-tune", profile)
+    return analysis.validated_lr(analysis.tune_table(records), configs.ONECYCLE_TUNE[profile].lrs,
+                                 "1-cycle's peak LR", "configs.ONECYCLE_TUNE and run ac-onecycle-tune")
+
+
+def best_configs(profile: str, schedule: str, lr: float) -> list[dict]:
+    """``schedule`` at its validated ``lr`` for every seed of Table 1, less the points
     ``ac-table1-fmnist`` already holds (the analysis pools both)."""
-    lr = validated_constant_lr(profile)
     have = {canonical_json(c) for c in configs.table1_configs(profile)}
-    out = [configs.const_best_point(profile, seed, lr) for seed in configs.TABLE1[profile].seeds]
+    out = [configs.best_point(profile, schedule, seed, lr) for seed in configs.TABLE1[profile].seeds]
     return [c for c in out if canonical_json(c) not in have]
+
+
+def const_best_configs(profile: str) -> list[dict]:
+    """``ac-table1-const-best``: the constant LR at its validated value (:func:`best_configs`)."""
+    return best_configs(profile, "constant", validated_constant_lr(profile))
+
+
+def onecycle_best_configs(profile: str) -> list[dict]:
+    """``ac-onecycle-best``: 1-cycle at its validated peak LR (:func:`best_configs`)."""
+    return best_configs(profile, "onecycle", validated_onecycle_lr(profile))
 
 
 # --- what a run computes (python -m thermo cost; tests/test_paper_configs.py) ---------------------------
@@ -209,3 +226,9 @@ CONST_TUNE = register(Experiment("ac-table1-const-tune", VERSION, configs.const_
 CONST_BEST = register(Experiment("ac-table1-const-best", VERSION, const_best_configs, ac_run,
                                  "ActCoolR Table 1: the constant LR at its validated value, every seed", check,
                                  needs=("ac-table1-const-tune",), plan=plan_run))
+ONECYCLE_TUNE = register(Experiment("ac-onecycle-tune", VERSION, configs.onecycle_tune_configs, ac_run,
+                                    "ActCoolR Table 1: 1-cycle's peak LR tuned on a validation split (for a fair "
+                                    "ActCoolLR vs 1-cycle)", check, plan=plan_run))
+ONECYCLE_BEST = register(Experiment("ac-onecycle-best", VERSION, onecycle_best_configs, ac_run,
+                                    "ActCoolR Table 1: 1-cycle at its validated peak LR, every seed", check,
+                                    needs=("ac-onecycle-tune",), plan=plan_run))
