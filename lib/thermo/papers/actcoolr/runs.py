@@ -220,15 +220,18 @@ FIG3 = register(Experiment("ac-fig3-cooling", VERSION, configs.fig3_configs, ac_
 TABLE1 = register(Experiment("ac-table1-fmnist", VERSION, configs.table1_configs, ac_run,
                              "ActCoolR Table 1, Fashion-MNIST: constant LR vs 1-cycle vs ActCoolLR", check,
                              plan=plan_run))
-CONST_TUNE = register(Experiment("ac-table1-const-tune", VERSION, configs.const_tune_configs, ac_run,
-                                 "ActCoolR Table 1: the constant LR tuned on a validation split (for a fair "
-                                 "ActCoolLR vs constant LR)", check, plan=plan_run))
-CONST_BEST = register(Experiment("ac-table1-const-best", VERSION, const_best_configs, ac_run,
-                                 "ActCoolR Table 1: the constant LR at its validated value, every seed", check,
-                                 needs=("ac-table1-const-tune",), plan=plan_run))
-ONECYCLE_TUNE = register(Experiment("ac-onecycle-tune", VERSION, configs.onecycle_tune_configs, ac_run,
-                                    "ActCoolR Table 1: 1-cycle's peak LR tuned on a validation split (for a fair "
-                                    "ActCoolLR vs 1-cycle)", check, plan=plan_run))
-ONECYCLE_BEST = register(Experiment("ac-onecycle-best", VERSION, onecycle_best_configs, ac_run,
-                                    "ActCoolR Table 1: 1-cycle at its validated peak LR, every seed", check,
-                                    needs=("ac-onecycle-tune",), plan=plan_run))
+def register_tuning(tune_id: str, best_id: str, tune_configs, best_configs_fn, what: str) -> tuple:
+    """A Table 1 baseline tuned on a validation split: the tuning grid (``tune_id``) and the baseline
+    at its validated LR for every seed (``best_id``, which needs the grid)."""
+    return (register(Experiment(tune_id, VERSION, tune_configs, ac_run,
+                                f"ActCoolR Table 1: {what} tuned on a validation split (a fair rival for ActCoolLR)",
+                                check, plan=plan_run)),
+            register(Experiment(best_id, VERSION, best_configs_fn, ac_run,
+                                f"ActCoolR Table 1: {what} at its validated value, every seed", check,
+                                needs=(tune_id,), plan=plan_run)))
+
+
+CONST_TUNE, CONST_BEST = register_tuning("ac-table1-const-tune", "ac-table1-const-best", configs.const_tune_configs,
+                                         const_best_configs, "the constant LR")
+ONECYCLE_TUNE, ONECYCLE_BEST = register_tuning("ac-onecycle-tune", "ac-onecycle-best", configs.onecycle_tune_configs,
+                                               onecycle_best_configs, "1-cycle's peak LR")
