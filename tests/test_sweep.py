@@ -23,6 +23,9 @@ def toy_experiment(monkeypatch):
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [HELPERS, os.environ.get("PYTHONPATH")])))
     monkeypatch.syspath_prepend(HELPERS)
     catalog.load_all()
+    yield
+    experiments.REGISTRY.pop(TOY, None)  # later tests see only the book's experiments
+    sys.modules.pop("toy_sweep", None)  # so the next test imports (and registers) it again
 
 
 def comparable(store):
@@ -44,6 +47,21 @@ def test_a_diverging_point_does_not_stop_the_sweep(serial_store):
     assert div[0]["data"]["diverged_at_step"] is not None and div[0]["reason"].startswith("non-finite loss at step ")
     again = sweep.run_sweep(TOY, "smoke", store=serial_store, progress=False)
     assert again.counts["cached"] == 3 and again.counts["ok"] == 0  # nothing recomputed
+
+
+def test_shards_split_an_experiment_without_overlap(serial_store, tmp_path):
+    configs = [{"i": i} for i in range(7)]
+    parts = [sweep.shard_of(configs, (k, 3)) for k in (1, 2, 3)]
+    assert [c["i"] for c in parts[0]] == [0, 3, 6] and [c["i"] for c in parts[2]] == [2, 5]
+    assert sorted(c["i"] for p in parts for c in p) == list(range(7))
+    assert sweep.parse_shard(" 2 / 5 ") == (2, 5)
+    # two stores, one shard each: together they hold exactly the serial run's records
+    stores = [Store(tmp_path / f"shard{k}") for k in (1, 2)]
+    counts = [sweep.run_sweep(TOY, "smoke", store=s, progress=False, shard=(k, 2)).counts
+              for k, s in zip((1, 2), stores)]
+    assert sum(c["ok"] + c["diverged"] for c in counts) == 3 and min(c["ok"] + c["diverged"] for c in counts) >= 1
+    merged = sorted(x for s in stores for x in comparable(s))
+    assert merged == comparable(serial_store)
 
 
 def test_an_unknown_experiment_module_is_one_clear_error(monkeypatch):

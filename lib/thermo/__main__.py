@@ -12,7 +12,7 @@ from thermo.errors import MissingResults, ThermoError
 from thermo.profiles import PROFILES, check_profile
 from thermo.profiles import profile as active_profile
 from thermo.results import Store, library_dirty
-from thermo.sweep import EXECUTORS, run_sweep
+from thermo.sweep import EXECUTORS, parse_shard, run_sweep
 
 
 def cmd_list(args) -> int:
@@ -48,6 +48,7 @@ def cmd_run(args) -> int:
         raise ThermoError(f"lib/thermo has uncommitted changes: records of the {args.profile} profile must name the "
                           "code that made them. Commit first, or pass --allow-dirty (the records then say +dirty "
                           "and carry the source fingerprint)")
+    shard = parse_shard(args.shard) if args.shard else None
     failed = 0
     for exp_id in ids:
         missing = [d for d in experiments.get(exp_id).needs if d not in ids]
@@ -57,7 +58,7 @@ def cmd_run(args) -> int:
             raise ThermoError(f"{exp_id} is built from the results of {', '.join(missing) or 'another experiment'}: "
                               f"run that first ({err})") from None
         summary = run_sweep(exp_id, args.profile, jobs=args.jobs, executor=args.executor,
-                            recompute=args.recompute)
+                            recompute=args.recompute, shard=shard)
         print(summary.line())
         for h, reason in summary.failures:
             print(f"  failed {h}: {reason}")
@@ -93,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--jobs", type=int, default=1, help="parallel processes (or array tasks)")
     p_run.add_argument("--executor", choices=EXECUTORS, default="local")
     p_run.add_argument("--recompute", action="store_true", help="ignore cached records")
+    p_run.add_argument("--shard", metavar="K/N", default=None,
+                       help="run only every N-th point starting at the K-th (split one experiment over N stores)")
     p_run.add_argument("--allow-dirty", action="store_true",
                        help="run the quick/paper profile with uncommitted changes in lib/thermo")
     for p in (p_list, p_run):

@@ -7,6 +7,10 @@ first one starts. Points already in the results store
 ``failed`` and the sweep goes on. Every path computes a point with the same function,
 :func:`run_point`, so serial, parallel and executor runs give identical records. For that, every point runs with
 one torch thread (CPU reductions depend on the thread count); use ``--jobs`` to use more cores.
+
+``shard=(k, n)`` keeps every n-th point starting at the k-th (1-based, in the experiment's own
+order) so that n machines or worktrees with separate stores can split one experiment without
+computing a point twice; the n shards together are the whole experiment.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import re
 import shutil
 import signal
 from collections import Counter
@@ -90,9 +95,26 @@ def _executor(kind: str, jobs: int, folder: Path):
     return ex
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` (1 <= K <= N) as ``(K, N)``; anything else is one ``ConfigError``."""
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text))
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        raise ConfigError(f"--shard must be K/N with 1 <= K <= N (e.g. 1/2), got {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def shard_of(configs: list, shard: tuple[int, int] | None) -> list:
+    """The points of ``configs`` that shard ``(k, n)`` runs: every n-th, starting at the k-th."""
+    if shard is None:
+        return list(configs)
+    k, n = parse_shard(f"{shard[0]}/{shard[1]}")
+    return list(configs)[k - 1::n]
+
+
 def run_sweep(experiment_id: str, profile: str, jobs: int = 1, executor: str = "local",
-              recompute: bool = False, store: Store | None = None, progress: bool = True) -> Summary:
-    """Run every point of one experiment; see the module docstring."""
+              recompute: bool = False, store: Store | None = None, progress: bool = True,
+              shard: tuple[int, int] | None = None) -> Summary:
+    """Run every point of one experiment (or of one shard of it); see the module docstring."""
     exp = catalog.experiment(experiment_id)
     if executor not in EXECUTORS:
         raise ConfigError(f"executor must be one of {EXECUTORS}, got {executor!r}")
@@ -101,7 +123,7 @@ def run_sweep(experiment_id: str, profile: str, jobs: int = 1, executor: str = "
     store = store or Store.for_profile(profile)
     summary = Summary(exp.id, profile)
     todo = []
-    for cfg in exp.checked_configs(profile):
+    for cfg in shard_of(exp.checked_configs(profile), shard):
         rec = None if recompute else store.load(exp.id, exp.version, cfg)
         if rec is not None and rec["status"] != "failed":
             summary.counts["cached"] += 1
