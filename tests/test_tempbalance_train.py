@@ -15,6 +15,7 @@ from thermo import catalog, claims, models  # noqa: E402
 from thermo.errors import ConfigError  # noqa: E402
 from thermo.papers.tempbalance import analysis, configs, runs  # noqa: E402
 from thermo.papers.tempbalance import plots as tbplots  # noqa: E402
+from thermo.papers.tempbalance import claims as tb_claims  # noqa: E402
 from thermo.results import config_hash  # noqa: E402
 from thermo.tempbalance import TempBalance  # noqa: E402
 
@@ -584,4 +585,35 @@ def test_baseline_figure_draws_the_random_alphas_and_the_trained_ones():
     dots = {c.get_label(): c.get_offsets()[:, 1] for c in ax.collections}
     np.testing.assert_allclose(dots["trained, CAL"], [1.6, 2.2, 2.8, 3.4])
     np.testing.assert_allclose(dots["trained, TB"], [2.0, 2.2, 2.4, 2.6])
+    plt.close(fig)
+
+
+def test_powered_pairs_and_figure_show_every_comparison_of_the_report(monkeypatch):
+    offsets = {"tb": 0.002, "snr": 0.004, "tb+snr": 0.009, "alpha_excess": 0.005}
+    store = snr_val_store(monkeypatch, offsets)
+    store["tb-excess"] = [record("tb-excess", c, accuracy(c, offsets, np.random.default_rng(6)))
+                          for c in configs.excess_configs(P)]
+    pairs = tb_claims.powered_pairs(P)
+    assert pairs.groupby("comparison").size().to_dict() == {c: 20 for c in analysis.POWERED}
+    expected = {"tb-beats-cal": 0.002, "tb-beats-snr": -0.002, "tb-snr-best": 0.005, "tb-excess": 0.003}
+    for cid, diff in expected.items():  # offsets differ by these, up to the seed noise of accuracy()
+        np.testing.assert_allclose(pairs[pairs.comparison == cid]["diff"], diff, atol=1e-3)
+    rows = {cid: claims.assess(catalog.all_claims()[cid], P) for cid in analysis.POWERED}
+    for cid, a in rows.items():  # the panel's pairs are the claim's: the same mean
+        assert a.measurement.value == pytest.approx(pairs[pairs.comparison == cid]["diff"].mean())
+    assert "validated lambda_sr" in tb_claims.powered_setting(P)
+    fig = tbplots.powered_figure(pairs, rows, ["resnet20", "vgg11"])
+    ax = fig.axes[0]
+    dots = np.concatenate([c.get_offsets()[:, 1] for c in ax.collections if c.get_offsets().shape[0] == 10])
+    np.testing.assert_allclose(np.sort(dots), np.sort(100 * pairs[pairs.comparison == "tb-beats-cal"]["diff"]))
+    assert ax.get_title().startswith("TB − CAL: " + rows["tb-beats-cal"].status)
+    plt.close(fig)
+    # without tb-excess (and before tb-snr-val) the panels say so instead of drawing
+    del store["tb-excess"], store["tb-snr-val"]
+    pairs = tb_claims.powered_pairs(P)
+    assert "tb-excess" not in set(pairs.comparison) and (pairs.comparison == "tb-beats-snr").sum() == 6
+    assert "paper's Table 1 lambda_sr" in tb_claims.powered_setting(P)
+    rows["tb-excess"] = claims.assess(catalog.all_claims()["tb-excess"], P)
+    fig = tbplots.powered_figure(pairs, rows, ["resnet20", "vgg11"])
+    assert fig.axes[3].texts[0].get_text() == "its runs are not all cached"
     plt.close(fig)

@@ -992,6 +992,26 @@ def excess_estimate(pairs) -> Estimate:
                       "TB on alpha - random alpha minus TB on alpha, paired by model and seed")
 
 
+POWERED = {"tb-beats-cal": "TB − CAL", "tb-beats-snr": "TB − SNR", "tb-snr-best": "TB+SNR − best other",
+           "tb-excess": "TB on excess − TB on α"}  # the powered comparisons, by claim id, as figure titles
+
+
+def powered_pairs(cal_pairs, table=None, excess=None) -> pd.DataFrame:
+    """Every pair behind the powered comparisons (:data:`POWERED`), one row each: the claim id
+    ``comparison``, model, seed and ``diff`` (accuracy fraction). ``cal_pairs`` from
+    :func:`compare_pairs` (``None``: CAL's validated runs are missing); ``table`` the four methods (:func:`validated_main`, or :func:`main_table`
+    while SNR's validated runs are missing); ``excess`` from :func:`excess_pairs`. A missing input
+    (``None``) or a comparison with no pair contributes no rows."""
+    rows = [] if cal_pairs is None else [("tb-beats-cal", r.model, r.seed, r.tb - r.cal) for r in cal_pairs.itertuples()]
+    if table is not None and not table.empty:
+        both = paired(table, "tb", "snr").reset_index()
+        rows += [("tb-beats-snr", r["model"], r["seed"], r["tb"] - r["snr"]) for _, r in both.iterrows()]
+        rows += [("tb-snr-best", r.model, r.seed, r.method - r.best) for r in best_other_pairs(table).itertuples()]
+    if excess is not None:
+        rows += [("tb-excess", r.model, r.seed, r.alpha_excess - r.alpha_hill) for r in excess.itertuples()]
+    return pd.DataFrame(rows, columns=["comparison", "model", "seed", "diff"])
+
+
 # --- the paper profile ----------------------------------------------------------------------------
 
 

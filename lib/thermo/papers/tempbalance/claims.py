@@ -17,6 +17,7 @@ from thermo import claims
 from thermo.claims import Estimate
 from thermo.errors import ConfigError, MissingResults
 from thermo.papers.tempbalance import analysis, runs
+from thermo.papers.tempbalance.configs import COMPARE_SEEDS
 
 CHAPTER_1 = "notebooks/tempbalance/01-esd-and-hill"
 CHAPTER_2 = "notebooks/tempbalance/02-training-with-tempbalance"
@@ -88,6 +89,59 @@ def _fair_or_paper(profile: str, measure) -> Estimate:
                                                         f"validated here ({err})"))
     e = measure(table)
     return with_power(dataclasses.replace(e, detail=f"{e.detail}; {settings}"))
+
+
+def powered_pairs(profile: str):
+    """Every pair behind the four powered comparisons (:func:`analysis.powered_pairs`), from the
+    same records and settings as their claims (SNR's validated runs when cached, else the paper's
+    lambda_sr on fig. 3's seeds; TB on the excess once ``tb-excess`` is cached). A comparison whose
+    runs are missing has no rows (its claim says which)."""
+    try:
+        lr = _validated_cal_lr(profile)
+        recs = _records(profile, "tb-fig3-main", "tb-vs-cal")
+    except MissingResults:
+        return analysis.powered_pairs(None)
+    try:
+        table = _validated_main(profile)[0]
+    except MissingResults:
+        table = _main(profile)
+    try:
+        excess = analysis.excess_pairs(recs + claims.cached_records("tb-excess", profile), profile, lr)
+    except MissingResults:
+        excess = None
+    return analysis.powered_pairs(analysis.compare_pairs(recs, profile, lr), table, excess)
+
+
+def powered_records(profile: str) -> list[dict]:
+    """The finished runs the powered comparisons can draw on (fig. 3's main settings, ``tb-vs-cal``,
+    ``tb-snr-val``, ``tb-excess``; whatever of them is cached), for a figure's provenance."""
+    from thermo import experiments
+    from thermo.results import Store
+
+    store = Store.for_profile(profile)
+    try:
+        recs = analysis.main_records(_records(profile, "tb-fig3-main"), profile)
+    except MissingResults:
+        recs = []
+    for exp_id in ("tb-vs-cal", "tb-snr-val", "tb-excess"):
+        exp = experiments.get(exp_id)
+        try:
+            points = exp.configs(profile)
+        except MissingResults:  # tb-snr-val's points need SNR's tuning first
+            continue
+        recs += [r for r in (store.load(exp.id, exp.version, c) for c in points) if r and r["status"] == "ok"]
+    return recs
+
+
+def powered_setting(profile: str) -> str:
+    """Which SNR the powered comparisons use, for a caption: the validated lambda_sr with the seeds
+    of ``tb-vs-cal``, or (until ``tb-snr-val`` is cached) the paper's on fig. 3's seeds, and why."""
+    try:
+        _, settings = _validated_main(profile)
+    except MissingResults as err:
+        return (f"SNR and TB+SNR still at the paper's Table 1 lambda_sr on the seeds of fig. 3 ({err}); TB on the "
+                "excess, once cached, with the seeds of tb-vs-cal")
+    return f"{settings}; every comparison over the seeds of tb-vs-cal ({len(COMPARE_SEEDS[profile])} per model)"
 
 
 def snr_validation_text(profile: str) -> str:

@@ -86,6 +86,13 @@ CAPTIONS = {
         "matrices of the layer's shape (grey bars, mean of 5 draws, the same estimator: TempBalance's eq. 3 with "
         "$k = n/2$), and the final PL_Alpha_Hill after training with CAL (blue) and TB (red), mean over seeds; "
         "hatched bars mark the channel-doubling layers (out = 2 $\\times$ in). Grey dashes: $\\alpha = 2$"),
+    "tb-powered": Caption(
+        "The powered comparisons, pair by pair",
+        "One panel per comparison of the report, titled with its status; every dot is one pair (the same model "
+        "and seed, so data order and initialization cancel), at its model; right: the mean difference with its "
+        "95 % t interval. Dashed: the paper's effect (for TB on the excess, the paper's median TB − CAL gain); "
+        "dotted: the smallest effect the comparison detects with 80 % power. CAL at its validated learning rate; "
+        "{snr}"),
     "tb-overhead": Caption(
         "The cost and the effect of balancing every epoch, every 100 steps and every 10 steps",
         "Top: seconds inside TempBalance (metric, TempBalance's eq. 2, writing the optimizer's groups) over "
@@ -570,6 +577,51 @@ def baseline_figure(table):
                "random matrix, channel-doubling layer": Patch(facecolor="lightgrey", edgecolor="grey", hatch="//"),
                **entries}
     fig.legend(list(entries.values()), list(entries), loc="outside upper center", ncol=2, fontsize=9)
+    return fig
+
+
+def powered_panel(ax, pairs, assessment, models) -> None:
+    """One powered comparison (``pairs``: its rows of :func:`analysis.powered_pairs`; ``assessment``:
+    the report's row): the pairs' differences per model, their mean and 95 % interval, zero, the
+    paper's effect and the smallest detectable effect; a panel without pairs says why."""
+    title = analysis.POWERED[assessment.claim.id]
+    ax.axhline(0.0, color="black", lw=0.8)
+    ax.set_xticks(range(len(models) + 1), [*models, "mean"])
+    ax.set_xlim(-0.6, len(models) + 0.6)
+    ax.set_ylabel("difference (pt)")
+    e = assessment.measurement
+    if pairs.empty or e is None:
+        ax.text(0.5, 0.5, "its runs are not all cached", transform=ax.transAxes, ha="center", va="center",
+                fontsize=9, color="grey")
+        ax.set_yticks([])
+        ax.set_title(f"{title}\n{assessment.status}", fontsize=10)
+        return
+    rng = np.random.default_rng(0)  # jitter only spreads the dots sideways
+    for i, model in enumerate(models):
+        d = 100 * pairs[pairs.model == model]["diff"].to_numpy()
+        ax.scatter(i + rng.uniform(-0.15, 0.15, d.size), d, s=16, alpha=0.7, color=MODEL_STYLES[i % 2][0],
+                   marker=MODEL_STYLES[i % 2][1])
+    x = len(models)
+    ax.errorbar([x], [100 * e.value], yerr=[[100 * (e.value - e.lo)], [100 * (e.hi - e.value)]], fmt="D",
+                color="tab:red", capsize=4, lw=1.5, label="mean, 95 % interval")
+    paper, detect = 100 * assessment.claim.rule.margin, 100 * e.detectable()
+    ax.axhline(paper, color="grey", ls="--", lw=1, label="the paper's effect")
+    ax.axhline(detect, color="grey", ls=":", lw=1.2, label="detectable (80 % power)")
+    ax.set_title(f"{title}: {assessment.status}\nn = {e.n}, paper {paper:.2g} pt, detects {detect:.2g} pt",
+                 fontsize=9)
+
+
+def powered_figure(pairs, assessments, models):
+    """:func:`powered_panel` for each comparison of :data:`analysis.POWERED` in a 2 x 2 grid
+    (``assessments``: claim id -> the report's row; ``models``: the x positions), one legend above."""
+    fig, axes = plt.subplots(2, 2, figsize=(WIDTH, 7.0))
+    for ax, cid in zip(axes.flat, analysis.POWERED):
+        powered_panel(ax, pairs[pairs.comparison == cid], assessments[cid], models)
+    handles = {}
+    for ax in axes.flat:
+        handles.update(zip(*reversed(ax.get_legend_handles_labels())))
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="outside upper center", ncol=3, fontsize=9)
     return fig
 
 
