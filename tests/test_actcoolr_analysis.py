@@ -430,3 +430,28 @@ def torch_equal(a, b) -> bool:
     import torch
 
     return bool(torch.equal(a, b))
+
+
+def test_the_tuned_one_cycle_gets_its_own_facts_column_and_caption():
+    """1-cycle at its validated peak LR (0.1) is a column of its own beside the untuned one (0.2);
+    its facts pair ActCoolLR with it, not with the untuned run."""
+    from thermo.papers.actcoolr import plots as acp
+
+    t1_recs = table1_records(0.01, 0.05, jitter=(0.0005, -0.0005, 0.0))
+    act = {r["config"]["seed"]: 1 - r["data"]["final_test_acc"] for r in t1_recs if r["config"]["schedule"] == "actcool"}
+    best = [t1_record(acc.best_point("quick", "onecycle", seed, 0.1), act[seed] - 0.02) for seed in SEED_BASE]
+    t1 = aca.table1(t1_recs + best)
+    grid = acc.ONECYCLE_TUNE["quick"].lrs
+    facts = aca.fair_facts(aca.tune_table(onecycle_tune_records(0.1)), t1, grid, "onecycle", "ac-t1-cycle")
+    assert set(facts) == {"ac-t1-cycle-tune", "ac-t1-cycle-best-lr", "ac-t1-cycle-fair"}
+    d = aca.actcool_minus(t1, "onecycle", 0.1)
+    assert facts["ac-t1-cycle-best-lr"] == "0.1" and facts["ac-t1-cycle-fair"].startswith(d.text())
+    assert d.value == pytest.approx(0.02, abs=1e-6) and d.value != pytest.approx(aca.actcool_minus(t1, "onecycle").value)
+    assert "1-cycle runs at the validated LR are not cached" in aca.fair_facts(
+        aca.tune_table(onecycle_tune_records(0.1)), aca.table1(t1_recs), grid, "onecycle", "ac-t1-cycle")["ac-t1-cycle-fair"]
+    fig = acp.table1_figure(t1, None, 0.1)
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert labels == ["constant LR", "1-cycle", "1-cycle\n(validated, 0.1)", "ActCoolLR"]
+    matplotlib.pyplot.close(fig)
+    assert "1-cycle's peak LR at its value validated on held-out data, 0.1" in acp.table1_extra(None, 0.1)
+    assert "1-cycle's peak LR validated on held-out data is 0.2, the value used" in acp.table1_extra(None, 0.2)

@@ -787,21 +787,31 @@ def validated_or_none(tune: pd.DataFrame | None, grid) -> float | None:
         return None
 
 
-def fair_facts(tune: pd.DataFrame | None, t1: pd.DataFrame, grid) -> dict[str, str]:
-    """The fair comparison of Table 1: the validation accuracy per LR of the constant-LR tuning
-    (mean over seeds), the validated LR, and ActCoolLR minus the constant LR at that LR, paired by
-    seed, with the smallest effect its seeds could detect. ``tune`` is ``None`` until
-    ``ac-table1-const-tune`` is cached; ``t1`` must hold the validated constant runs."""
+def fair_facts(tune: pd.DataFrame | None, t1: pd.DataFrame, grid, schedule: str = "constant",
+               prefix: str = "ac-t1") -> dict[str, str]:
+    """The fair comparison of Table 1 against a tuned baseline (``schedule``: the constant LR, or
+    1-cycle's peak LR): the validation accuracy per LR of its tuning (mean over seeds), the validated
+    LR, and ActCoolLR minus the baseline at that LR, paired by seed, with the smallest effect its
+    seeds could detect; keys ``<prefix>-tune``, ``<prefix>-best-lr``, ``<prefix>-fair``. ``tune`` is
+    ``None`` until the tuning grid is cached; ``t1`` must hold the baseline's validated runs."""
+    keys = {k: f"{prefix}-{k}" for k in ("tune", "best-lr", "fair")}
     if tune is None or tune.empty:
-        return {"ac-t1-tune": "not run yet", "ac-t1-best-lr": "not chosen yet", "ac-t1-fair": "not measured yet"}
+        return {keys["tune"]: "not run yet", keys["best-lr"]: "not chosen yet", keys["fair"]: "not measured yet"}
     means = tune.groupby("lr").val_acc.mean()
-    out = {"ac-t1-tune": ", ".join(f"lr {lr:g}: {100 * v:.2f} %" for lr, v in means.items())}
+    out = {keys["tune"]: ", ".join(f"lr {lr:g}: {100 * v:.2f} %" for lr, v in means.items())}
     try:
         best = validated_lr(tune, grid)
     except ConfigError:
-        out.update({"ac-t1-best-lr": f"{float(means.idxmax()):g}, the edge of the grid (extend the grid)",
-                    "ac-t1-fair": "not measured (no validated LR inside the grid)"})
+        out.update({keys["best-lr"]: f"{float(means.idxmax()):g}, the edge of the grid (extend the grid)",
+                    keys["fair"]: "not measured (no validated LR inside the grid)"})
         return out
+    d = actcool_minus(t1, schedule, best)
+    out[keys["best-lr"]] = f"{best:g}"
+    out[keys["fair"]] = (f"{d.text()} (ActCoolLR worse in {d.facts['worse']} of {d.n} seeds; the smallest effect "
+                         f"{d.n} seeds could detect is {100 * d.detectable():.2g} pt)" if d
+                         else f"not measured yet (the {SCHEDULE_NAMES[schedule]} runs at the validated LR are not "
+                              "cached)")
+    return out
     d = actcool_minus(t1, "constant", best)
     out["ac-t1-best-lr"] = f"{best:g}"
     out["ac-t1-fair"] = (f"{d.text()} (ActCoolLR worse in {d.facts['worse']} of {d.n} seeds; the smallest effect "
@@ -934,13 +944,13 @@ def show_budget(table: pd.DataFrame) -> tables.Table:
                        "error and the relative deviation of the temperature from its target.", digits=3)
 
 
-def show_tune(tune: pd.DataFrame) -> tables.Table:
-    """:func:`tune_summary` for the page."""
+def show_tune(tune: pd.DataFrame, what: str = "the constant learning rate") -> tables.Table:
+    """:func:`tune_summary` for the page (``what``: the baseline tuned)."""
     summary = tune_summary(tune)
     df = pd.DataFrame({"learning rate": summary.index.to_numpy(),
                        **{(f"seed {c} (%)" if c != "mean" else "mean over seeds (%)"): summary[c].to_numpy()
                           for c in summary.columns}})
-    return tables.show(df, caption="Tuning the constant learning rate: final validation accuracy on training "
+    return tables.show(df, caption=f"Tuning {what}: final validation accuracy on training "
                        "examples that no run trains on, per learning rate and seed.", unitless=("learning rate",))
 
 

@@ -359,25 +359,32 @@ def budget_figure(budget):
 
 # --- ActCoolR's Table 1 ---------------------------------------------------------------------------
 
-def table1_extra(best_lr: float | None) -> str:
-    """The end of the caption of ``ac-table1-fmnist``: which learning rates the columns use."""
-    base = (f"; the constant LR at {configs.LRS['constant']:g} and 1-cycle at its peak {configs.LRS['onecycle']:g}, "
+def table1_extra(best_lr: float | None, cycle_lr: float | None = None) -> str:
+    """The end of the caption of ``ac-table1-fmnist``: which learning rates the columns use
+    (``best_lr``, ``cycle_lr``: the constant LR's and 1-cycle's validated values, if any)."""
+    text = (f"; the constant LR at {configs.LRS['constant']:g} and 1-cycle at its peak {configs.LRS['onecycle']:g}, "
             "as in the schedule runs (`ac-fig1-schedules`)")
-    if best_lr is None or np.isclose(best_lr, configs.LRS["constant"]):
-        return base + ("" if best_lr is None else ", which is also the constant LR's validated value")
-    return base + f"; second column: the constant LR at its validated value {best_lr:g}"
+    for name, lr, default in (("the constant LR", best_lr, configs.LRS["constant"]),
+                              ("1-cycle's peak LR", cycle_lr, configs.LRS["onecycle"])):
+        if lr is None:
+            continue
+        text += (f"; {name} validated on held-out data is {lr:g}, the value used" if np.isclose(lr, default)
+                 else f"; beside it, {name} at its value validated on held-out data, {lr:g}")
+    return text
 
 
-def table1_figure(t1, best_lr: float | None = None):
+def table1_figure(t1, best_lr: float | None = None, cycle_lr: float | None = None):
     """One dot per seed and schedule at its LR of the schedule runs (and the constant LR at
-    ``best_lr``, its validated value, when that differs); diamond and bar: the mean and its 95 %
-    t interval."""
+    ``best_lr``, 1-cycle at ``cycle_lr``, their validated values, where they differ); diamond and
+    bar: the mean and its 95 % t interval."""
     from scipy import stats as st
 
     columns = [(s, configs.LRS[s], SCHEDULE_LABELS[s]) for s in configs.TABLE1_SCHEDULES]
-    if best_lr is not None and not np.isclose(best_lr, configs.LRS["constant"]):
-        columns.insert(1, ("constant", best_lr, f"constant LR\n(validated, {best_lr:g})"))
-    fig, ax = plt.subplots(figsize=(1.9 * len(columns) + 0.5, 4), layout="constrained")
+    for schedule, lr, label in (("onecycle", cycle_lr, "1-cycle"), ("constant", best_lr, "constant LR")):
+        if lr is not None and not np.isclose(lr, configs.LRS[schedule]):
+            at = [s for s, _, _ in columns].index(schedule) + 1
+            columns.insert(at, (schedule, lr, f"{label}\n(validated, {lr:g})"))
+    fig, ax = plt.subplots(figsize=(min(1.9 * len(columns) + 0.5, WIDTH), 4), layout="constrained")
     for i, (s, lr, _) in enumerate(columns):
         e = t1[(t1.schedule == s) & np.isclose(t1.lr, lr)].error.to_numpy() * 100
         ax.scatter(np.full(e.size, i), e, color=SCHEDULE_COLORS[s], s=20)

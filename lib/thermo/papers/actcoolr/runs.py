@@ -233,5 +233,27 @@ def register_tuning(tune_id: str, best_id: str, tune_configs, best_configs_fn, w
 
 CONST_TUNE, CONST_BEST = register_tuning("ac-table1-const-tune", "ac-table1-const-best", configs.const_tune_configs,
                                          const_best_configs, "the constant LR")
+TUNING = {"constant": ("ac-table1-const-tune", "ac-table1-const-best"),
+          "onecycle": ("ac-onecycle-tune", "ac-onecycle-best")}  # Table 1's tuned baselines: (grid, best)
+
+
+def tuned_baseline(profile: str, schedule: str) -> tuple:
+    """A tuned baseline of Table 1 (a key of :data:`TUNING`) as the chapter shows it: the tuning
+    table (:func:`analysis.tune_table`, ``None`` until the grid is cached), the runs at the validated
+    LR (``[]`` until cached) and, while either is missing or the best LR sits on the grid's edge, why."""
+    from thermo import catalog
+    from thermo.errors import MissingResults
+
+    tune_id, best_id = TUNING[schedule]
+    try:
+        tune = analysis.tune_table(catalog.run(tune_id, profile))
+    except (MissingResults, ConfigError) as err:
+        return None, [], str(err)
+    try:
+        return tune, catalog.run(best_id, profile), ""
+    except (MissingResults, ConfigError) as err:
+        return tune, [], str(err)
+
+
 ONECYCLE_TUNE, ONECYCLE_BEST = register_tuning("ac-onecycle-tune", "ac-onecycle-best", configs.onecycle_tune_configs,
                                                onecycle_best_configs, "1-cycle's peak LR")
