@@ -438,17 +438,19 @@ def test_the_tuned_one_cycle_gets_its_own_facts_column_and_caption():
     from thermo.papers.actcoolr import plots as acp
 
     t1_recs = table1_records(0.01, 0.05, jitter=(0.0005, -0.0005, 0.0))
-    act = {r["config"]["seed"]: 1 - r["data"]["final_test_acc"] for r in t1_recs if r["config"]["schedule"] == "actcool"}
+    act = {r["config"]["seed"]: 1 - r["data"]["final_test_acc"]
+           for r in t1_recs if r["config"]["schedule"] == "actcool"}
     best = [t1_record(acc.best_point("quick", "onecycle", seed, 0.1), act[seed] - 0.02) for seed in SEED_BASE]
     t1 = aca.table1(t1_recs + best)
     grid = acc.ONECYCLE_TUNE["quick"].lrs
-    facts = aca.fair_facts(aca.tune_table(onecycle_tune_records(0.1)), t1, grid, "onecycle", "ac-t1-cycle")
+    facts = aca.fair_facts(aca.tune_table(onecycle_tune_records(0.1)), t1, grid, "onecycle")
     assert set(facts) == {"ac-t1-cycle-tune", "ac-t1-cycle-best-lr", "ac-t1-cycle-fair"}
     d = aca.actcool_minus(t1, "onecycle", 0.1)
     assert facts["ac-t1-cycle-best-lr"] == "0.1" and facts["ac-t1-cycle-fair"].startswith(d.text())
-    assert d.value == pytest.approx(0.02, abs=1e-6) and d.value != pytest.approx(aca.actcool_minus(t1, "onecycle").value)
+    untuned = aca.actcool_minus(t1, "onecycle")  # against 1-cycle at 0.2
+    assert d.value == pytest.approx(0.02, abs=1e-6) and d.value != pytest.approx(untuned.value)
     assert "1-cycle runs at the validated LR are not cached" in aca.fair_facts(
-        aca.tune_table(onecycle_tune_records(0.1)), aca.table1(t1_recs), grid, "onecycle", "ac-t1-cycle")["ac-t1-cycle-fair"]
+        aca.tune_table(onecycle_tune_records(0.1)), aca.table1(t1_recs), grid, "onecycle")["ac-t1-cycle-fair"]
     fig = acp.table1_figure(t1, None, 0.1)
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert labels == ["constant LR", "1-cycle", "1-cycle\n(validated, 0.1)", "ActCoolLR"]

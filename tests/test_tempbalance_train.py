@@ -14,8 +14,8 @@ import torch  # noqa: E402
 from thermo import catalog, claims, models  # noqa: E402
 from thermo.errors import ConfigError  # noqa: E402
 from thermo.papers.tempbalance import analysis, configs, runs  # noqa: E402
-from thermo.papers.tempbalance import plots as tbplots  # noqa: E402
 from thermo.papers.tempbalance import claims as tb_claims  # noqa: E402
+from thermo.papers.tempbalance import plots as tbplots  # noqa: E402
 from thermo.results import config_hash  # noqa: E402
 from thermo.tempbalance import TempBalance  # noqa: E402
 

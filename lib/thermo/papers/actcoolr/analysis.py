@@ -787,14 +787,17 @@ def validated_or_none(tune: pd.DataFrame | None, grid) -> float | None:
         return None
 
 
-def fair_facts(tune: pd.DataFrame | None, t1: pd.DataFrame, grid, schedule: str = "constant",
-               prefix: str = "ac-t1") -> dict[str, str]:
+FAIR_KEYS = {"constant": {"tune": "ac-t1-tune", "best-lr": "ac-t1-best-lr", "fair": "ac-t1-fair"},
+             "onecycle": {"tune": "ac-t1-cycle-tune", "best-lr": "ac-t1-cycle-best-lr", "fair": "ac-t1-cycle-fair"}}
+
+
+def fair_facts(tune: pd.DataFrame | None, t1: pd.DataFrame, grid, schedule: str = "constant") -> dict[str, str]:
     """The fair comparison of Table 1 against a tuned baseline (``schedule``: the constant LR, or
     1-cycle's peak LR): the validation accuracy per LR of its tuning (mean over seeds), the validated
     LR, and ActCoolLR minus the baseline at that LR, paired by seed, with the smallest effect its
-    seeds could detect; keys ``<prefix>-tune``, ``<prefix>-best-lr``, ``<prefix>-fair``. ``tune`` is
+    seeds could detect; keys :data:`FAIR_KEYS`. ``tune`` is
     ``None`` until the tuning grid is cached; ``t1`` must hold the baseline's validated runs."""
-    keys = {k: f"{prefix}-{k}" for k in ("tune", "best-lr", "fair")}
+    keys = FAIR_KEYS[schedule]
     if tune is None or tune.empty:
         return {keys["tune"]: "not run yet", keys["best-lr"]: "not chosen yet", keys["fair"]: "not measured yet"}
     means = tune.groupby("lr").val_acc.mean()

@@ -237,20 +237,20 @@ TUNING = {"constant": ("ac-table1-const-tune", "ac-table1-const-best"),
           "onecycle": ("ac-onecycle-tune", "ac-onecycle-best")}  # Table 1's tuned baselines: (grid, best)
 
 
-def tuned_baseline(profile: str, schedule: str) -> tuple:
+def tuned_baseline(profile: str, schedule: str, run) -> tuple:
     """A tuned baseline of Table 1 (a key of :data:`TUNING`) as the chapter shows it: the tuning
     table (:func:`analysis.tune_table`, ``None`` until the grid is cached), the runs at the validated
-    LR (``[]`` until cached) and, while either is missing or the best LR sits on the grid's edge, why."""
-    from thermo import catalog
+    LR (``[]`` until cached) and, while either is missing or the best LR sits on the grid's edge, why.
+    ``run(experiment_id, profile)`` loads (or computes) an experiment's records: ``catalog.run``."""
     from thermo.errors import MissingResults
 
     tune_id, best_id = TUNING[schedule]
     try:
-        tune = analysis.tune_table(catalog.run(tune_id, profile))
+        tune = analysis.tune_table(run(tune_id, profile))
     except (MissingResults, ConfigError) as err:
         return None, [], str(err)
     try:
-        return tune, catalog.run(best_id, profile), ""
+        return tune, run(best_id, profile), ""
     except (MissingResults, ConfigError) as err:
         return tune, [], str(err)
 

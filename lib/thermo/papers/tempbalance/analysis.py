@@ -999,10 +999,11 @@ POWERED = {"tb-beats-cal": "TB − CAL", "tb-beats-snr": "TB − SNR", "tb-snr-b
 def powered_pairs(cal_pairs, table=None, excess=None) -> pd.DataFrame:
     """Every pair behind the powered comparisons (:data:`POWERED`), one row each: the claim id
     ``comparison``, model, seed and ``diff`` (accuracy fraction). ``cal_pairs`` from
-    :func:`compare_pairs` (``None``: CAL's validated runs are missing); ``table`` the four methods (:func:`validated_main`, or :func:`main_table`
-    while SNR's validated runs are missing); ``excess`` from :func:`excess_pairs`. A missing input
-    (``None``) or a comparison with no pair contributes no rows."""
-    rows = [] if cal_pairs is None else [("tb-beats-cal", r.model, r.seed, r.tb - r.cal) for r in cal_pairs.itertuples()]
+    :func:`compare_pairs` (``None``: CAL's validated runs are missing); ``table`` the four methods
+    (:func:`validated_main`, or :func:`main_table` while SNR's validated runs are missing); ``excess``
+    from :func:`excess_pairs`. A missing input (``None``) or a comparison with no pair contributes no rows."""
+    rows = [] if cal_pairs is None else [("tb-beats-cal", r.model, r.seed, r.tb - r.cal)
+                                         for r in cal_pairs.itertuples()]
     if table is not None and not table.empty:
         both = paired(table, "tb", "snr").reset_index()
         rows += [("tb-beats-snr", r["model"], r["seed"], r["tb"] - r["snr"]) for _, r in both.iterrows()]
