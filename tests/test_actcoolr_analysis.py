@@ -453,7 +453,7 @@ def test_the_tuned_one_cycle_gets_its_own_facts_column_and_caption():
         aca.tune_table(onecycle_tune_records(0.1)), aca.table1(t1_recs), grid, "onecycle")["ac-t1-cycle-fair"]
     fig = acp.table1_figure(t1, None, 0.1)
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
-    assert labels == ["constant LR", "1-cycle", "1-cycle\n(validated, 0.1)", "ActCoolLR"]
+    assert labels == ["constant LR", "1-cycle\n(as in Fig. 1, 0.2)", "1-cycle\n(validated, 0.1)", "ActCoolLR"]
     matplotlib.pyplot.close(fig)
     assert "1-cycle's peak LR at its value validated on held-out data, 0.1" in acp.table1_extra(None, 0.1)
     assert "1-cycle's peak LR validated on held-out data is 0.2, the value used" in acp.table1_extra(None, 0.2)

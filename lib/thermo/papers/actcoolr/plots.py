@@ -382,8 +382,9 @@ def table1_figure(t1, best_lr: float | None = None, cycle_lr: float | None = Non
     columns = [(s, configs.LRS[s], SCHEDULE_LABELS[s]) for s in configs.TABLE1_SCHEDULES]
     for schedule, lr, label in (("onecycle", cycle_lr, "1-cycle"), ("constant", best_lr, "constant LR")):
         if lr is not None and not np.isclose(lr, configs.LRS[schedule]):
-            at = [s for s, _, _ in columns].index(schedule) + 1
-            columns.insert(at, (schedule, lr, f"{label}\n(validated, {lr:g})"))
+            at = [s for s, _, _ in columns].index(schedule)
+            columns[at] = (schedule, configs.LRS[schedule], f"{label}\n(as in Fig. 1, {configs.LRS[schedule]:g})")
+            columns.insert(at + 1, (schedule, lr, f"{label}\n(validated, {lr:g})"))
     fig, ax = plt.subplots(figsize=(min(1.9 * len(columns) + 0.5, WIDTH), 4), layout="constrained")
     for i, (s, lr, _) in enumerate(columns):
         e = t1[(t1.schedule == s) & np.isclose(t1.lr, lr)].error.to_numpy() * 100
