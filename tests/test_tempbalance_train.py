@@ -617,3 +617,15 @@ def test_powered_pairs_and_figure_show_every_comparison_of_the_report(monkeypatc
     fig = tbplots.powered_figure(pairs, rows, ["resnet20", "vgg11"])
     assert fig.axes[3].texts[0].get_text() == "its runs are not all cached"
     plt.close(fig)
+
+
+def test_validated_facts_pair_snr_and_tbsnr_with_cal_and_each_other(monkeypatch):
+    snr_val_store(monkeypatch, {"tb": 0.002, "snr": 0.006, "tb+snr": 0.005})
+    table = tb_claims.validated_table(P)
+    facts = analysis.validated_facts(table)
+    for key, a, b, diff in (("tb2-val-snr-cal", "snr", "cal", 0.006), ("tb2-val-tbsnr-cal", "tb+snr", "cal", 0.005),
+                            ("tb2-val-tbsnr-snr", "tb+snr", "snr", -0.001)):
+        e = analysis.method_difference(table, a, b)
+        assert e.value == pytest.approx(diff, abs=1e-3) and e.n == 20
+        assert facts[key].startswith(e.text()) and "n = 20 pairs" in facts[key]
+    assert set(analysis.validated_facts(None).values()) == {"not measured yet (tb-snr-val is not all cached)"}

@@ -992,6 +992,20 @@ def excess_estimate(pairs) -> Estimate:
                       "TB on alpha - random alpha minus TB on alpha, paired by model and seed")
 
 
+def validated_facts(table) -> dict[str, str]:
+    """SNR and TB+SNR against CAL and each other at the validated settings (``table``:
+    :func:`validated_main`; ``None`` while its runs are missing), paired by model and seed."""
+    keys = {"tb2-val-snr-cal": ("snr", "cal"), "tb2-val-tbsnr-cal": ("tb+snr", "cal"),
+            "tb2-val-tbsnr-snr": ("tb+snr", "snr")}
+    if table is None:
+        return dict.fromkeys(keys, "not measured yet (tb-snr-val is not all cached)")
+    out = {}
+    for key, (a, b) in keys.items():
+        e = method_difference(table, a, b)
+        out[key] = f"{e.text()} (n = {e.n} pairs, detects {100 * e.detectable():.2g} pt)"
+    return out
+
+
 POWERED = {"tb-beats-cal": "TB − CAL", "tb-beats-snr": "TB − SNR", "tb-snr-best": "TB+SNR − best other",
            "tb-excess": "TB on excess − TB on α"}  # the powered comparisons, by claim id, as figure titles
 

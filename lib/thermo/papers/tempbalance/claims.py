@@ -133,6 +133,15 @@ def powered_records(profile: str) -> list[dict]:
     return recs
 
 
+def validated_table(profile: str):
+    """The four methods at their validated settings (:func:`analysis.validated_main`), or ``None``
+    until ``tb-cal-tune``, ``tb-snr-tune``, ``tb-vs-cal`` and ``tb-snr-val`` are all cached."""
+    try:
+        return _validated_main(profile)[0]
+    except MissingResults:
+        return None
+
+
 def powered_setting(profile: str) -> str:
     """Which SNR the powered comparisons use, for a caption: the validated lambda_sr with the seeds
     of ``tb-vs-cal``, or (until ``tb-snr-val`` is cached) the paper's on fig. 3's seeds, and why."""
