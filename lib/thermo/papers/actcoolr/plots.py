@@ -388,7 +388,7 @@ def table1_figure(t1, best_lr: float | None = None, cycle_lr: float | None = Non
     fig, ax = plt.subplots(figsize=(min(1.9 * len(columns) + 0.5, WIDTH), 4), layout="constrained")
     for i, (s, lr, _) in enumerate(columns):
         e = t1[(t1.schedule == s) & np.isclose(t1.lr, lr)].error.to_numpy() * 100
-        ax.scatter(np.full(e.size, i), e, color=SCHEDULE_COLORS[s], s=20)
+        ax.scatter(i + np.linspace(-0.08, 0.08, e.size), e, color=SCHEDULE_COLORS[s], s=20)  # spread: seeds can tie
         if e.size:
             half = st.t.ppf(0.975, e.size - 1) * e.std(ddof=1) / np.sqrt(e.size) if e.size > 1 else 0
             ax.errorbar(i + 0.15, e.mean(), yerr=half, fmt="D", capsize=4, color=SCHEDULE_COLORS[s])

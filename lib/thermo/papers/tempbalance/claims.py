@@ -148,8 +148,8 @@ def powered_setting(profile: str) -> str:
     try:
         _, settings = _validated_main(profile)
     except MissingResults as err:
-        return (f"SNR and TB+SNR still at the paper's Table 1 lambda_sr on the seeds of fig. 3 ({err}); TB on the "
-                "excess, once cached, with the seeds of tb-vs-cal")
+        return (f"CAL at its validated learning rate; SNR and TB+SNR still at the paper's Table 1 lambda_sr on the "
+                f"seeds of fig. 3 ({err}); TB on the excess, once cached, with the seeds of tb-vs-cal")
     return f"{settings}; every comparison over the seeds of tb-vs-cal ({len(COMPARE_SEEDS[profile])} per model)"
 
 

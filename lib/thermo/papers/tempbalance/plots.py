@@ -89,10 +89,9 @@ CAPTIONS = {
     "tb-powered": Caption(
         "The powered comparisons, pair by pair",
         "One panel per comparison of the report, titled with its status; every dot is one pair (the same model "
-        "and seed, so data order and initialization cancel), at its model; right: the mean difference with its "
-        "95 % t interval. Dashed: the paper's effect (for TB on the excess, the paper's median TB − CAL gain); "
-        "dotted: the smallest effect the comparison detects with 80 % power. CAL at its validated learning rate; "
-        "{snr}"),
+        "and seed, so data order and initialization cancel), plotted above its model; right: the mean difference "
+        "with its 95 % t interval. Dashed: the paper's effect (for TB on the excess, the paper's median TB − CAL "
+        "gain); dotted: the smallest effect the comparison detects with 80 % power. {snr}"),
     "tb-overhead": Caption(
         "The cost and the effect of balancing every epoch, every 100 steps and every 10 steps",
         "Top: seconds inside TempBalance (metric, TempBalance's eq. 2, writing the optimizer's groups) over "
@@ -607,7 +606,7 @@ def powered_panel(ax, pairs, assessment, models) -> None:
     paper, detect = 100 * assessment.claim.rule.margin, 100 * e.detectable()
     ax.axhline(paper, color="grey", ls="--", lw=1, label="the paper's effect")
     ax.axhline(detect, color="grey", ls=":", lw=1.2, label="detectable (80 % power)")
-    ax.set_title(f"{title}: {assessment.status}\nn = {e.n}, paper {paper:.2g} pt, detects {detect:.2g} pt",
+    ax.set_title(f"{title}: {assessment.status}\nn = {e.n}, paper {paper:.2f} pt, detects {detect:.2f} pt",
                  fontsize=9)
 
 
