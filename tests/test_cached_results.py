@@ -22,7 +22,7 @@ USED_BY_CHAPTERS = ["tb-s-vs-alpha", "tb-esd-fits", "tb-fig3-main", "tb-fig5-lr"
                     "tc-fig6-beta-sweep", "tc-fig7-ntk", "tc-a3-conditioning", "ac-table1-const-tune", "l2-tstar",
                     "l2-narrow", "l2-autol2", "l2-kernel-decay", "l2-eq1", "tc-fig6-val-tune", "tc-fig6-val-sweep",
                     "tb-cal-tune", "tb-vs-cal", "syn-schedules", "syn-beta", "l2-autol2-val", "tb-snr-tune",
-                    "tb-snr-val", "ac-onecycle-tune", "ac-onecycle-best"]
+                    "tb-snr-val", "ac-onecycle-tune", "ac-onecycle-best", "tb-excess"]
 
 
 @pytest.mark.parametrize("exp_id", USED_BY_CHAPTERS)
