@@ -606,8 +606,9 @@ def powered_panel(ax, pairs, assessment, models) -> None:
     paper, detect = 100 * assessment.claim.rule.margin, 100 * e.detectable()
     ax.axhline(paper, color="grey", ls="--", lw=1, label="the paper's effect")
     ax.axhline(detect, color="grey", ls=":", lw=1.2, label="detectable (80 % power)")
-    ax.set_title(f"{title}: {assessment.status}\nn = {e.n}, paper {paper:.2f} pt, detects {detect:.2f} pt",
-                 fontsize=9)
+    head = f"{title}: {assessment.status}"
+    head = head if len(head) <= 36 else f"{title}\n{assessment.status}"  # a long one on two lines
+    ax.set_title(f"{head}\nn = {e.n}, paper {paper:.2f} pt, detects {detect:.2f} pt", fontsize=9)
 
 
 def powered_figure(pairs, assessments, models):
