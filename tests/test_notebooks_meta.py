@@ -56,6 +56,19 @@ def test_published_figures_are_labelled_by_their_id(nb):
         assert re.search(rf"```\{{glue:figure\}} {fid}\n:name: {fid}\n", text), f"{fid}: no glue:figure named by its id"
 
 
+def test_no_section_label_is_also_a_figure_name():
+    """A ``(label)=`` target and a figure's ``:name:`` share Sphinx's namespace: the same word twice
+    breaks every reference to either (the site build fails on the duplicate)."""
+    seen = {}
+    for nb in NOTEBOOKS:
+        text = "".join(source(c) for c in cells(nb) if c["cell_type"] == "markdown")
+        for label in re.findall(r"^\(([A-Za-z0-9_-]+)\)=$", text, flags=re.M) + re.findall(r"^:name: (\S+)$", text,
+                                                                                          flags=re.M):
+            assert label not in seen, f"{label!r} is defined twice ({seen[label]} and {nb.name})"
+            seen[label] = nb.name
+    assert "tb-powered" in seen and "tb-powered-pairs" in seen
+
+
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
 def test_chapter_names_itself_for_the_manifests(nb):
     docname = nb.relative_to(ROOT).with_suffix("").as_posix()
