@@ -95,19 +95,21 @@ def _executor(kind: str, jobs: int, folder: Path):
     return ex
 
 
-def parse_shard(text: str) -> tuple[int, int]:
-    """``"K/N"`` (1 <= K <= N) as ``(K, N)``; anything else is one ``ConfigError``."""
-    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text))
+def parse_shard(shard) -> tuple[int, int]:
+    """``"K/N"`` or ``(K, N)`` (1 <= K <= N) as ``(K, N)``; anything else is one ``ConfigError``."""
+    text = f"{shard[0]}/{shard[1]}" if isinstance(shard, tuple) and len(shard) == 2 else str(shard)
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
     if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
         raise ConfigError(f"--shard must be K/N with 1 <= K <= N (e.g. 1/2), got {text!r}")
     return int(m.group(1)), int(m.group(2))
 
 
-def shard_of(configs: list, shard: tuple[int, int] | None) -> list:
-    """The points of ``configs`` that shard ``(k, n)`` runs: every n-th, starting at the k-th."""
+def shard_of(configs: list, shard) -> list:
+    """The points of ``configs`` that shard ``(k, n)`` (or ``"k/n"``) runs: every n-th, starting at
+    the k-th; all of them without a shard."""
     if shard is None:
         return list(configs)
-    k, n = parse_shard(f"{shard[0]}/{shard[1]}")
+    k, n = parse_shard(shard)
     return list(configs)[k - 1::n]
 
 

@@ -732,15 +732,20 @@ SCHEDULE_NAMES = {"constant": "constant LR", "step": "step decay", "onecycle": "
                   "actcool": "ActCoolLR"}
 
 
+def minus_text(d: Estimate) -> str:
+    """An :func:`actcool_minus` estimate as the page quotes it: the interval, the seeds where
+    ActCoolLR is worse, and the smallest effect those seeds detect."""
+    return (f"{d.text()} (ActCoolLR worse in {d.facts['worse']} of {d.n} seeds; smallest effect detectable with "
+            f"80 % power {100 * d.detectable():.2g} pt)")
+
+
 def table1_facts(t1: pd.DataFrame) -> dict[str, str]:
     """The untuned comparison of ``ac-table1-fmnist``: ActCoolLR minus the constant LR (0.05) and
     minus 1-cycle (peak 0.2), paired by seed, and the mean errors."""
     out = {}
     for key, baseline in (("ac-t1-diff", "constant"), ("ac-t1-vs-cycle", "onecycle")):
         d = actcool_minus(t1, baseline)
-        out[key] = (f"{d.text()} (ActCoolLR worse in {d.facts['worse']} of {d.n} seeds; smallest effect "
-                    f"detectable with 80 % power {100 * d.detectable():.2g} pt)" if d
-                    else "not measurable (fewer than two seeds)")
+        out[key] = minus_text(d) if d else "not measurable (fewer than two seeds)"
     default = t1[np.isclose(t1.lr, t1.schedule.map(configs.LRS))]
     means = default.groupby("schedule").error.mean().reindex(list(configs.TABLE1_SCHEDULES)).dropna()
     out["ac-t1-errors"] = ", ".join(f"{SCHEDULE_NAMES[s]} {100 * m:.2f} %" for s, m in means.items())
@@ -810,16 +815,8 @@ def fair_facts(tune: pd.DataFrame | None, t1: pd.DataFrame, grid, schedule: str 
         return out
     d = actcool_minus(t1, schedule, best)
     out[keys["best-lr"]] = f"{best:g}"
-    out[keys["fair"]] = (f"{d.text()} (ActCoolLR worse in {d.facts['worse']} of {d.n} seeds; the smallest effect "
-                         f"{d.n} seeds could detect is {100 * d.detectable():.2g} pt)" if d
-                         else f"not measured yet (the {SCHEDULE_NAMES[schedule]} runs at the validated LR are not "
-                              "cached)")
-    return out
-    d = actcool_minus(t1, "constant", best)
-    out["ac-t1-best-lr"] = f"{best:g}"
-    out["ac-t1-fair"] = (f"{d.text()} (ActCoolLR worse in {d.facts['worse']} of {d.n} seeds; the smallest effect "
-                         f"{d.n} seeds could detect is {100 * d.detectable():.2g} pt)" if d
-                         else "not measured yet (the constant runs at the validated LR are not cached)")
+    out[keys["fair"]] = minus_text(d) if d else (f"not measured yet (the {SCHEDULE_NAMES[schedule]} runs at the "
+                                                 "validated LR are not cached)")
     return out
 
 

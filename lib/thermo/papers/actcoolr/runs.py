@@ -20,7 +20,7 @@ import math
 import torch
 
 from thermo import actcool, apt, claims, data, models, train
-from thermo.errors import ConfigError
+from thermo.errors import ConfigError, MissingResults
 from thermo.experiments import Experiment, RunPlan, register, torch_plan
 from thermo.papers.actcoolr import analysis, configs
 from thermo.results import canonical_json, config_hash
@@ -233,8 +233,10 @@ def register_tuning(tune_id: str, best_id: str, tune_configs, best_configs_fn, w
 
 CONST_TUNE, CONST_BEST = register_tuning("ac-table1-const-tune", "ac-table1-const-best", configs.const_tune_configs,
                                          const_best_configs, "the constant LR")
-TUNING = {"constant": ("ac-table1-const-tune", "ac-table1-const-best"),
-          "onecycle": ("ac-onecycle-tune", "ac-onecycle-best")}  # Table 1's tuned baselines: (grid, best)
+ONECYCLE_TUNE, ONECYCLE_BEST = register_tuning("ac-onecycle-tune", "ac-onecycle-best", configs.onecycle_tune_configs,
+                                               onecycle_best_configs, "1-cycle's peak LR")
+TUNING = {"constant": (CONST_TUNE.id, CONST_BEST.id),
+          "onecycle": (ONECYCLE_TUNE.id, ONECYCLE_BEST.id)}  # Table 1's tuned baselines: (grid, best)
 
 
 def tuned_baseline(profile: str, schedule: str, run) -> tuple:
@@ -242,8 +244,6 @@ def tuned_baseline(profile: str, schedule: str, run) -> tuple:
     table (:func:`analysis.tune_table`, ``None`` until the grid is cached), the runs at the validated
     LR (``[]`` until cached) and, while either is missing or the best LR sits on the grid's edge, why.
     ``run(experiment_id, profile)`` loads (or computes) an experiment's records: ``catalog.run``."""
-    from thermo.errors import MissingResults
-
     tune_id, best_id = TUNING[schedule]
     try:
         tune = analysis.tune_table(run(tune_id, profile))
@@ -254,6 +254,3 @@ def tuned_baseline(profile: str, schedule: str, run) -> tuple:
     except (MissingResults, ConfigError) as err:
         return tune, [], str(err)
 
-
-ONECYCLE_TUNE, ONECYCLE_BEST = register_tuning("ac-onecycle-tune", "ac-onecycle-best", configs.onecycle_tune_configs,
-                                               onecycle_best_configs, "1-cycle's peak LR")

@@ -101,15 +101,13 @@ def powered_pairs(profile: str):
         recs = _records(profile, "tb-fig3-main", "tb-vs-cal")
     except MissingResults:
         return analysis.powered_pairs(None)
-    try:
-        table = _validated_main(profile)[0]
-    except MissingResults:
-        table = _main(profile)
+    table = validated_table(profile)
     try:
         excess = analysis.excess_pairs(recs + claims.cached_records("tb-excess", profile), profile, lr)
     except MissingResults:
         excess = None
-    return analysis.powered_pairs(analysis.compare_pairs(recs, profile, lr), table, excess)
+    return analysis.powered_pairs(analysis.compare_pairs(recs, profile, lr),
+                                  _main(profile) if table is None else table, excess)
 
 
 def powered_records(profile: str) -> list[dict]:
