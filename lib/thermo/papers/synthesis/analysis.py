@@ -375,10 +375,10 @@ def cool_alpha_facts(table: pd.DataFrame) -> dict[str, str]:
                           "the layers that cool first end with the largest alpha", why)
     per = table.groupby("schedule")["rho (cooling, excess)"].mean()
     out["syn-q1-per-schedule"] = ", ".join(f"{NAMES[s]} {per[s]:+.2f}" for s in configs.SCHEDULES if s in per)
-    within = table.groupby("schedule")["rho (cooling, excess within shapes)"]
+    within = table.groupby("schedule")["rho (cooling, excess within shapes)"].agg(["mean", "min", "max"])
     out["syn-q1-within-per-schedule"] = ", ".join(
-        f"{NAMES[s]} {within.get_group(s).mean():+.2f} (runs {within.get_group(s).min():+.2f} to "
-        f"{within.get_group(s).max():+.2f})" for s in configs.SCHEDULES if s in within.groups)
+        f"{NAMES[s]} {w['mean']:+.2f} (runs {w['min']:+.2f} to {w['max']:+.2f})"
+        for s in configs.SCHEDULES if s in within.index for w in [within.loc[s]])
     out["syn-q1-censored"] = f"{int(table['censored layers'].sum())} of {int(table.layers.sum())}"
     return out
 
